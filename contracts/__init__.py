@@ -1,0 +1,1 @@
+"""gridtwin.contracts: the unified contract and the harness that judges any implementation."""

@@ -1,0 +1,1 @@
+"""gridtwin.simulator: SimPy models of home energy devices; knows nothing about HTTP."""

@@ -1,0 +1,147 @@
+"""Thermostat + house + HVAC fleet: 2R2C envelope, schedule/hold/eco setpoints, deadband control."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..physics import thermal as th
+from .base import Fleet, Index, code_array, param_array
+
+MODE_NAMES = ("off", "heat", "cool", "auto", "eco", "emergency_heat")
+RUN_NAMES = ("idle", "heat", "cool")
+FAN_NAMES = ("auto", "on", "circulate")
+HEAT_SOURCE_NAMES = ("heat_pump", "furnace")
+HOLD_NONE, HOLD_PERMANENT, HOLD_NEXT_TRANSITION, HOLD_UNTIL = 0, 1, 2, 3
+HOLD_NAMES = (None, "permanent", "next_transition", "until")
+PERIODS = ("wake", "away", "home", "sleep")
+_J_PER_KWH = 3.6e6
+
+
+class ThermostatFleet(Fleet):
+    kind = "thermostat"
+
+    def __init__(self, world: Any, homes: list[int], ids: list[str], specs: list[dict[str, Any]]) -> None:
+        super().__init__(world, homes, ids)
+        p = param_array
+        self.c_air = p(specs, "c_air_kwh_per_k") * _J_PER_KWH
+        self.c_mass = p(specs, "c_mass_kwh_per_k") * _J_PER_KWH
+        self.r_im = p(specs, "r_im_k_per_kw") / 1000.0
+        self.r_io = p(specs, "r_io_k_per_kw") / 1000.0
+        self.r_mo = p(specs, "r_mo_k_per_kw") / 1000.0
+        self.gains_w = p(specs, "internal_gains_w")
+        self.aperture_m2 = p(specs, "solar_aperture_m2")
+        self.heat_source = code_array(specs, "heat_source", HEAT_SOURCE_NAMES)
+        self.hp_w = p(specs, "hp_capacity_w")
+        self.aux_w = p(specs, "aux_capacity_w")
+        self.furnace_w = p(specs, "furnace_capacity_w")
+        self.afue = p(specs, "furnace_afue")
+        self.fan_w = p(specs, "fan_power_w")
+        self.shr = p(specs, "shr")
+        self.deadband_k = p(specs, "deadband_k")
+        self.min_on_s = p(specs, "min_on_s")
+        self.min_off_s = p(specs, "min_off_s")
+        self.mode = code_array(specs, "mode", MODE_NAMES)
+        self.fan_mode = code_array(specs, "fan_mode", FAN_NAMES)
+        self.eco_heat_c = p(specs, "eco_heat_c")
+        self.eco_cool_c = p(specs, "eco_cool_c")
+        self.sched_h = np.stack([p(specs, f"{k}_h") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
+        self.sched_heat = np.stack([p(specs, f"heat_{k}_c") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
+        self.sched_cool = np.stack([p(specs, f"cool_{k}_c") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
+        self.hold = np.zeros(self.n, dtype=np.int8)
+        self.hold_heat_c = np.zeros(self.n)
+        self.hold_cool_c = np.zeros(self.n)
+        self.hold_until_s = np.full(self.n, np.inf)
+        self.hold_period = np.zeros(self.n, dtype=np.intp)
+        self.t_air = p(specs, "initial_temp_c")
+        self.t_mass = self.t_air.copy()
+        self.sensor_bias_c = np.zeros(self.n)
+        self.running = np.zeros(self.n, dtype=np.int8)
+        self.last_switch_s = np.full(self.n, world.start_s - 3600.0)
+        self.fan_on = np.zeros(self.n, dtype=bool)
+        self.heat_sp_c = np.zeros(self.n)
+        self.cool_sp_c = np.zeros(self.n)
+        self.period = np.zeros(self.n, dtype=np.intp)
+        # held over the step
+        self.q_air_w = np.zeros(self.n)
+        self.q_mass_w = np.zeros(self.n)
+        self.t_out_c = np.zeros(self.n)
+        self.hvac_heat_w = np.zeros(self.n)
+        self.electric_w = np.zeros(self.n)
+        self.gas_w = np.zeros(self.n)
+        self.electric_wh = np.zeros(self.n)
+
+    def _rc(self, idx: Index, dt: Any) -> tuple[Any, Any]:
+        return th.rc2_advance(
+            self.t_air[idx], self.t_mass[idx], self.t_out_c[idx], self.q_air_w[idx], self.q_mass_w[idx],
+            c_air_j_per_k=self.c_air[idx], c_mass_j_per_k=self.c_mass[idx], r_im_k_per_w=self.r_im[idx],
+            r_io_k_per_w=self.r_io[idx], r_mo_k_per_w=self.r_mo[idx], dt_s=dt,
+        )
+
+    def materialise(self, t: float, idx: Index) -> None:
+        dt = t - self.t0[idx]
+        self.t_air[idx], self.t_mass[idx] = self._rc(idx, dt)
+        self.electric_wh[idx] += self.electric_w[idx] * dt / 3600.0
+        self.t0[idx] = t
+
+    def schedule_period(self, idx: Index, local_hour: Any) -> Any:
+        """Index of the schedule period in force: the latest edge at or before the local hour."""
+        since = (local_hour[:, None] - self.sched_h[idx]) % 24.0
+        return np.argmin(since, axis=1)
+
+    def plan(self, t: float, idx: Index, horizon_s: float) -> None:
+        w = self.world
+        c = self.cell[idx]
+        weather = w.weather
+        period = self.schedule_period(idx, w.cell_local_hour[c])
+        self.period[idx] = period
+        # holds expire at their time or at the next schedule transition
+        hold = self.hold[idx]
+        expired = ((hold == HOLD_UNTIL) & (t >= self.hold_until_s[idx])) | (
+            (hold == HOLD_NEXT_TRANSITION) & (period != self.hold_period[idx]))
+        if expired.any():
+            hold = np.where(expired, HOLD_NONE, hold).astype(np.int8)
+            self.hold[idx] = hold
+        rows = np.arange(period.size)
+        mode = self.mode[idx]
+        heat_sp, cool_sp = th.effective_setpoints(
+            mode, hold != HOLD_NONE, self.hold_heat_c[idx], self.hold_cool_c[idx],
+            self.sched_heat[idx][rows, period], self.sched_cool[idx][rows, period],
+            self.eco_heat_c[idx], self.eco_cool_c[idx],
+        )
+        self.heat_sp_c[idx] = heat_sp
+        self.cool_sp_c[idx] = cool_sp
+        t_air = self.t_air[idx]
+        old = self.running[idx]
+        running = th.thermostat_control(
+            t_air + self.sensor_bias_c[idx], heat_sp, cool_sp, mode, old, t - self.last_switch_s[idx],
+            deadband_k=self.deadband_k[idx], min_on_s=self.min_on_s[idx], min_off_s=self.min_off_s[idx],
+        )
+        switched = running != old
+        if switched.any():
+            self.last_switch_s[idx] = np.where(switched, t, self.last_switch_s[idx])
+        self.running[idx] = running
+        fan_on = th.fan_running(self.fan_mode[idx], running, t % 3600.0)
+        self.fan_on[idx] = fan_on
+        t_out = weather["t_out"][c]
+        q_hvac, electric, gas = th.hvac_flows(
+            running, mode, t_out, t_air, heat_sp, heat_source=self.heat_source[idx], hp_capacity_w=self.hp_w[idx],
+            aux_capacity_w=self.aux_w[idx], furnace_capacity_w=self.furnace_w[idx], furnace_afue=self.afue[idx],
+            fan_power_w=self.fan_w[idx], shr=self.shr[idx], fan_on=fan_on,
+        )
+        gains = self.gains_w[idx]
+        self.hvac_heat_w[idx] = q_hvac
+        self.q_air_w[idx] = q_hvac + 0.5 * gains
+        self.q_mass_w[idx] = 0.5 * gains + self.aperture_m2[idx] * weather["ghi"][c]
+        self.t_out_c[idx] = t_out
+        self.electric_w[idx] = electric
+        self.gas_w[idx] = gas
+        w.hvac_w[self.home[idx]] = electric
+
+    def read(self, row: int, t: float) -> dict[str, float]:
+        dt = t - self.t0[row]
+        idx = np.array([row])
+        t_air, t_mass = self._rc(idx, dt)
+        return {"t_air": float(t_air[0]), "t_mass": float(t_mass[0]),
+                "electric_wh": float(self.electric_wh[row] + self.electric_w[row] * dt / 3600.0)}

@@ -1,0 +1,225 @@
+"""The runtime handle: the only door into a running simulation.
+
+Everything outside the simulator (vendor fakes, the control plane, the CLI, tests) goes through
+a :class:`Runtime`: ``advance_to(t)`` (or ``sync()`` to the clock), ``snapshot()`` (immutable),
+``submit(command)``, ``truth(device_id)``, ``home_truth(home_id)``, the event log and faults.
+A lock makes it safe to call from several threads; SimPy itself only ever runs under that lock.
+
+Commands are validated at once (unknown device, wrong kind, out-of-range field: raise
+:class:`~gridtwin.simulator.errors.CommandRejected` naming the field, bound and value) and then
+take effect as a SimPy event ``delay_s`` later; the event log records when each was received,
+when it took effect and what it changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import commands as cmd
+from .clock import Clock, ManualClock, ScaledClock
+from .errors import CommandRejected, InvalidParameter, ScenarioError, SimulationError, UnknownDevice
+from .scenario import BUILTIN_SCENARIOS, Scenario, load_scenario
+from .snapshot import Snapshot, View
+from .state import DeviceInfo, DeviceState, HomeInfo, HomeState
+from .world import FaultRecord, World
+
+
+__all__ = [
+    "BUILTIN_SCENARIOS", "Clock", "CommandReceipt", "CommandRejected", "EventRecord", "InvalidParameter",
+    "ManualClock", "Runtime", "ScaledClock", "Scenario", "ScenarioError", "SimulationError", "Snapshot",
+    "UnknownDevice", "load_scenario",
+]
+
+
+@dataclass(frozen=True)
+class CommandReceipt:
+    """What :meth:`Runtime.submit` returns: the id to find the command in the event log."""
+
+    command_id: str
+    device_id: str
+    command: str
+    received_s: float
+    effective_s: float
+
+
+@dataclass
+class EventRecord:
+    """One entry of the device event log."""
+
+    seq: int
+    command_id: str
+    device_id: str
+    command: str
+    params: dict[str, Any]
+    received_s: float
+    status: str = "pending"  # pending | applied | not_applied | rejected
+    effective_s: float | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "command_id": self.command_id, "device_id": self.device_id, "command": self.command,
+            "params": dict(self.params), "received_s": self.received_s, "status": self.status,
+            "effective_s": self.effective_s, "reason": self.reason,
+            "changes": {k: {"old": o, "new": n} for k, (o, n) in self.changes.items()},
+        }
+
+
+class Runtime:
+    """A running scenario behind a lock, driven by a clock."""
+
+    def __init__(self, scenario: Scenario, clock: Clock | None = None, *,
+                 source: dict[str, Any] | None = None) -> None:
+        self.scenario = scenario
+        self._source = source
+        self.clock: Clock = clock if clock is not None else ManualClock(scenario.start_s)
+        self._lock = threading.RLock()
+        self._build()
+
+    @classmethod
+    def from_scenario(cls, name_or_path: str | Path, *, homes: int | None = None, seed: int | None = None,
+                      step_s: float | None = None, speed: float | None = None) -> Runtime:
+        """Load a scenario; ``speed`` gives a :class:`ScaledClock`, else a :class:`ManualClock`."""
+        scenario = load_scenario(name_or_path, homes=homes, seed=seed, step_s=step_s)
+        clock: Clock = ScaledClock(scenario.start_s, speed) if speed else ManualClock(scenario.start_s)
+        return cls(scenario, clock, source={"name_or_path": name_or_path, "homes": homes, "step_s": step_s})
+
+    def _build(self) -> None:
+        self.world = World(self.scenario)
+        self._log: list[EventRecord] = []
+        self._seq = 0
+
+    # -- time ----------------------------------------------------------------------------
+    @property
+    def now_s(self) -> float:
+        return float(self.world.env.now)
+
+    def advance_to(self, t_s: float) -> float:
+        """Run the simulation up to ``t_s`` (epoch seconds); never backwards."""
+        with self._lock:
+            if t_s < self.now_s - 1e-6:
+                raise InvalidParameter("to", t_s, f">= current simulated time {self.now_s}")
+            if self.clock.now_s() < t_s:
+                self.clock.jump_to(t_s)
+            self.world.run_until(t_s)
+            return self.now_s
+
+    def advance(self, seconds: float) -> float:
+        if not seconds >= 0:
+            raise InvalidParameter("seconds", seconds, ">= 0")
+        return self.advance_to(self.now_s + seconds)
+
+    def sync(self) -> float:
+        """Catch the simulation up to the clock's "now" (each request does this first)."""
+        with self._lock:
+            target = self.clock.now_s()
+            if target > self.now_s:
+                self.world.run_until(target)
+            return self.now_s
+
+    def lag_s(self) -> float:
+        return max(self.clock.now_s() - self.now_s, 0.0)
+
+    def reset(self, *, seed: int | None = None) -> None:
+        """Rebuild the world from the scenario (same seed -> same world) and rewind the clock."""
+        with self._lock:
+            if seed is not None and seed != self.scenario.seed:
+                if self._source is not None:  # a generated fleet's homes depend on the seed
+                    self.scenario = load_scenario(**self._source, seed=seed)
+                else:
+                    self.scenario = replace(self.scenario, seed=seed)
+            speed = getattr(self.clock, "speed", 0.0)
+            self.clock = ScaledClock(self.scenario.start_s, speed) if isinstance(self.clock, ScaledClock) \
+                else ManualClock(self.scenario.start_s)
+            self._build()
+
+    # -- reads ---------------------------------------------------------------------------
+    def _view(self) -> View:
+        w = self.world
+        return View(w, {"battery": w.battery, "solar": w.solar, "thermostat": w.thermostat, "charger": w.charger},
+                    w.meter, w.weather, w.device_faults)
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return Snapshot(self.world)
+
+    def truth(self, device_id: str) -> DeviceState:
+        with self._lock:
+            return self._view().device(device_id, self.now_s)
+
+    def home_truth(self, home_id: str) -> HomeState:
+        with self._lock:
+            return self._view().home(home_id, self.now_s)
+
+    def devices(self) -> list[DeviceInfo]:
+        return list(self.world.device_info.values())
+
+    def homes(self) -> list[HomeInfo]:
+        return list(self.world.home_info)
+
+    # -- commands ------------------------------------------------------------------------
+    def submit(self, command: cmd.Command, *, delay_s: float = 0.0) -> CommandReceipt:
+        """Validate ``command`` now and apply it ``delay_s`` simulated seconds later."""
+        if not delay_s >= 0:
+            raise InvalidParameter("delay_s", delay_s, ">= 0")
+        with self._lock:
+            now = self.now_s
+            self._seq += 1
+            rec = EventRecord(self._seq, f"cmd-{self._seq:06d}", command.device_id, command.name, command.params(),
+                              now)
+            try:
+                self.world.check(command)
+                if "command_rejected" in self.world.device_faults.get(command.device_id, {}):
+                    raise CommandRejected("device_id", command.device_id, "reachable (fault: command_rejected)",
+                                          device_id=command.device_id)
+            except CommandRejected as err:
+                rec.status, rec.reason = "rejected", str(err)
+                self._log.append(rec)
+                raise
+            except Exception:
+                self._seq -= 1
+                raise
+            self._log.append(rec)
+            self.world.env.process(self._apply_later(command, rec, delay_s))
+            if delay_s == 0:
+                self.world.drain()  # process the zero-delay event now
+            return CommandReceipt(rec.command_id, command.device_id, command.name, now, now + delay_s)
+
+    def _apply_later(self, command: cmd.Command, rec: EventRecord, delay_s: float) -> Any:
+        yield self.world.env.timeout(delay_s)
+        rec.effective_s = float(self.world.env.now)
+        if "command_not_applied" in self.world.device_faults.get(command.device_id, {}):
+            rec.status, rec.reason = "not_applied", "fault: command_not_applied"
+            return
+        try:
+            self.world.check(command)  # state may have changed while it waited
+            rec.changes = self.world.apply(command)
+            rec.status = "applied"
+        except CommandRejected as err:
+            rec.status, rec.reason = "rejected", str(err)
+
+    def events(self, *, since_seq: int = 0, device_id: str | None = None) -> list[EventRecord]:
+        with self._lock:
+            return [r for r in self._log if r.seq > since_seq and (device_id is None or r.device_id == device_id)]
+
+    # -- faults --------------------------------------------------------------------------
+    def add_fault(self, target: str, kind: str, *, start_s: float | None = None, end_s: float,
+                  value: float = 0.0) -> FaultRecord:
+        with self._lock:
+            rec = self.world.add_fault(target, kind, self.now_s if start_s is None else start_s, end_s, value)
+            self.world.drain()
+            return rec
+
+    def clear_fault(self, fault_id: str) -> FaultRecord:
+        with self._lock:
+            rec = self.world.clear_fault(fault_id)
+            self.world.drain()
+            return rec
+
+    def faults(self) -> list[FaultRecord]:
+        with self._lock:
+            return list(self.world.faults.values())

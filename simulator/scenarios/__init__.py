@@ -1,0 +1,1 @@
+"""Built-in scenarios (package data): single-home, neighbourhood, fleet-10k."""
