@@ -58,7 +58,7 @@ class Climate:
         self.index = {c.name: i for i, c in enumerate(cells)}
         self.tariff = tariff
         self.step_s = float(step_s)
-        self.n = int(round(_DAY_S / step_s))
+        self.n = round(_DAY_S / step_s)
         self._state = [
             _CellState(c, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, names.index(c.name)))))
             for c in cells

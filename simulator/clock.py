@@ -9,6 +9,7 @@ Times are epoch seconds (UTC) as floats.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -29,18 +30,22 @@ class ManualClock:
     """A clock that only moves when :meth:`advance` or :meth:`jump_to` is called."""
 
     def __init__(self, start_s: float) -> None:
+        if not math.isfinite(start_s):
+            raise InvalidParameter("start_s", start_s, "a finite time")
         self._now_s = float(start_s)
 
     def now_s(self) -> float:
         return self._now_s
 
     def advance(self, seconds: float) -> float:
-        if seconds < 0:
-            raise InvalidParameter("seconds", seconds, ">= 0 (time never goes backwards)")
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise InvalidParameter("seconds", seconds, "a finite number >= 0 (time never goes backwards)")
         self._now_s += float(seconds)
         return self._now_s
 
     def jump_to(self, t_s: float) -> None:
+        if not math.isfinite(t_s):
+            raise InvalidParameter("to", t_s, "a finite time")
         if t_s < self._now_s:
             raise InvalidParameter("to", t_s, f">= current time {self._now_s}")
         self._now_s = float(t_s)
@@ -68,7 +73,7 @@ class ScaledClock:
 
     @staticmethod
     def _check_speed(speed: float) -> None:
-        if not (0.0 < speed <= 1e6):
+        if not (0.0 < speed <= 1e6):  # also refuses NaN
             raise InvalidParameter("speed", speed, "in (0, 1e6]")
 
     def _rebase(self) -> None:
@@ -108,8 +113,17 @@ class ScaledClock:
             self._paused = False
 
     def jump_to(self, t_s: float) -> None:
+        if not math.isfinite(t_s):
+            raise InvalidParameter("to", t_s, "a finite time")
         with self._lock:
             self._rebase()
             if t_s < self._sim_anchor_s:
                 raise InvalidParameter("to", t_s, f">= current time {self._sim_anchor_s}")
             self._sim_anchor_s = float(t_s)
+
+    def restarted(self, start_s: float) -> ScaledClock:
+        """A clock at ``start_s`` with this one's speed, wall source and paused state."""
+        clock = ScaledClock(start_s, self._speed, wall=self._wall)
+        if self._paused:
+            clock.pause()
+        return clock

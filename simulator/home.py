@@ -27,17 +27,23 @@ class LoadStage(Fleet):
         super().__init__(world, list(range(world.n_homes)), [])
         self.mean_w = np.array(mean_w, dtype=float)
         self.seed_u64 = np.array(seeds, dtype=np.uint64)
+        self._slot = float("nan")
+        self._noise = np.zeros(self.n)
 
     def materialise(self, t: float, idx: Index) -> None:
         self.t0[idx] = t
 
     def plan(self, t: float, idx: Index, horizon_s: float) -> None:
         w = self.world
-        # evaluated at the middle of the held interval, like the weather
-        mid = t + 0.5 * horizon_s
-        hour = w.cell_local_hour[self.cell[idx]] + 0.5 * horizon_s / 3600.0
-        slot = np.floor(mid / hp.LOAD_NOISE_SLOT_S)
-        w.load_w[idx] = hp.base_load_w(hour, slot, seed_u64=self.seed_u64[idx], mean_w=self.mean_w[idx])
+        # evaluated at the middle of the held interval, like the weather; the shape per cell,
+        # the noise per 15-minute slot (cached: it is a pure function of home and slot)
+        shape = hp.load_shape(w.cell_local_hour + 0.5 * horizon_s / 3600.0)
+        slot = float(np.floor((t + 0.5 * horizon_s) / hp.LOAD_NOISE_SLOT_S))
+        if slot != self._slot:
+            self._noise = hp.load_noise(self.seed_u64, slot)
+            self._slot = slot
+        load = self.mean_w[idx] * np.take(shape, self.cell[idx]) * (1.0 + self._noise[idx])
+        w.load_w[idx] = np.maximum(load, 0.0)
 
 
 class Meter(Fleet):
@@ -71,7 +77,7 @@ class Meter(Fleet):
 
     def plan(self, t: float, idx: Index, horizon_s: float) -> None:
         w = self.world
-        h = self.home[idx]
+        h = self.homes_of(idx)
         load, hvac, ev_w = self.load_w[h], self.hvac_w[h], self.ev_w[h]
         pv, bat = self.pv_avail_w[h], self.battery_w[h]
         shed = np.zeros_like(pv)
@@ -82,7 +88,10 @@ class Meter(Fleet):
             shed = (load + hvac + ev_w) * (1.0 - served)
             load, hvac, ev_w = load * served, hvac * served, ev_w * served
             pv = np.where(out, pv_used, pv)
-            self._write_back(h[served < 1.0], served[served < 1.0])
+            short = served < 1.0
+            if short.any():
+                homes = np.arange(self.n)[h] if isinstance(h, slice) else h
+                self._write_back(homes[short], served[short])
         grid = hp.grid_w(load, hvac, ev_w, pv, bat)
         never = w.export_never[h] & (grid < 0.0) & ~out
         if never.any():

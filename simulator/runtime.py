@@ -13,6 +13,7 @@ when it took effect and what it changed.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +26,6 @@ from .scenario import BUILTIN_SCENARIOS, Scenario, load_scenario
 from .snapshot import Snapshot, View
 from .state import DeviceInfo, DeviceState, HomeInfo, HomeState
 from .world import FaultRecord, World
-
 
 __all__ = [
     "BUILTIN_SCENARIOS", "Clock", "CommandReceipt", "CommandRejected", "EventRecord", "InvalidParameter",
@@ -100,6 +100,8 @@ class Runtime:
 
     def advance_to(self, t_s: float) -> float:
         """Run the simulation up to ``t_s`` (epoch seconds); never backwards."""
+        if not math.isfinite(t_s):
+            raise InvalidParameter("to", t_s, "a finite time (epoch seconds)")
         with self._lock:
             if t_s < self.now_s - 1e-6:
                 raise InvalidParameter("to", t_s, f">= current simulated time {self.now_s}")
@@ -109,8 +111,8 @@ class Runtime:
             return self.now_s
 
     def advance(self, seconds: float) -> float:
-        if not seconds >= 0:
-            raise InvalidParameter("seconds", seconds, ">= 0")
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise InvalidParameter("seconds", seconds, "a finite number >= 0")
         return self.advance_to(self.now_s + seconds)
 
     def sync(self) -> float:
@@ -120,6 +122,28 @@ class Runtime:
             if target > self.now_s:
                 self.world.run_until(target)
             return self.now_s
+
+    def step_towards(self, budget_s: float = 0.003) -> bool:
+        """Advance towards the clock's "now" for at most ``budget_s`` of wall time.
+
+        The server's driver calls this from its event loop in small chunks, so requests are never
+        starved by a long catch-up. Returns True when the simulation has caught up.
+        """
+        import time as _time
+
+        with self._lock:
+            target = self.clock.now_s()
+            env = self.world.env
+            deadline = _time.perf_counter() + budget_s
+            n = 0
+            while env.peek() <= target:
+                env.step()
+                n += 1
+                if n % 16 == 0 and _time.perf_counter() > deadline:
+                    return False
+            if target > env.now:
+                env.run(until=target)
+            return True
 
     def lag_s(self) -> float:
         return max(self.clock.now_s() - self.now_s, 0.0)
@@ -132,8 +156,7 @@ class Runtime:
                     self.scenario = load_scenario(**self._source, seed=seed)
                 else:
                     self.scenario = replace(self.scenario, seed=seed)
-            speed = getattr(self.clock, "speed", 0.0)
-            self.clock = ScaledClock(self.scenario.start_s, speed) if isinstance(self.clock, ScaledClock) \
+            self.clock = self.clock.restarted(self.scenario.start_s) if isinstance(self.clock, ScaledClock) \
                 else ManualClock(self.scenario.start_s)
             self._build()
 

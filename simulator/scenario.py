@@ -66,6 +66,7 @@ class WindowSpec:
     start_s: float
     end_s: float
     value: float = 0.0
+    where: str = ""  # the file key it came from, for error messages
 
 
 @dataclass(frozen=True)
@@ -269,35 +270,64 @@ def _jitter(kind: str, params: dict[str, Any], rng: np.random.Generator, start_s
     return p
 
 
+def _weights(value: Any, where: str, problems: list[str]) -> dict[str, float]:
+    """A list of names (equal weights) or a mapping name -> weight >= 0 with a positive sum."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return {v: 1.0 for v in value}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: must be a list of names or a mapping of name -> weight")
+        return {}
+    out = {}
+    for name, w in value.items():
+        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+            problems.append(f"{where}.{name}: weight {w!r} must be a number >= 0")
+        else:
+            out[str(name)] = float(w)
+    if value and out and sum(out.values()) <= 0:
+        problems.append(f"{where}: the weights sum to 0 (at least one must be > 0)")
+    return out
+
+
 def _generated_homes(spec: Any, count: int | None, seed: int, start_s: float,
                      problems: list[str]) -> list[HomeSpec]:
     if not isinstance(spec, dict):
         problems.append("homes.generate: must be a mapping (count, cells, devices)")
         return []
-    n = int(count if count is not None else spec.get("count", 0))
-    if n < 1 or n > 200_000:
-        problems.append(f"homes.generate.count: {n!r} is out of range [1, 200000]")
-        return []
-    cells = spec.get("cells") or list(CELLS)
-    if isinstance(cells, list):
-        cells = {c: 1.0 for c in cells}
+    where = "homes.generate"
+    for key in sorted(set(spec) - {"count", "cells", "devices", "home"}):
+        problems.append(f"{where}.{key}: unknown key (allowed: count, cells, devices, home)")
+    n = count if count is not None else spec.get("count")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 200_000:
+        problems.append(f"{where}.count: {n!r} must be a whole number in [1, 200000]")
+    cells = _weights(spec.get("cells") or list(CELLS), f"{where}.cells", problems)
     for c in cells:
         if c not in CELLS:
-            problems.append(f"homes.generate.cells.{c}: unknown weather cell (known: {', '.join(CELLS)})")
+            problems.append(f"{where}.cells.{c}: unknown weather cell (known: {', '.join(CELLS)})")
     devices = spec.get("devices") or {}
+    if not isinstance(devices, dict):
+        problems.append(f"{where}.devices: must be a mapping of device slot -> {{probability, models}}")
+        devices = {}
     for slot, entry in devices.items():
         if slot not in DEVICE_SLOTS:
-            problems.append(f"homes.generate.devices.{slot}: unknown device slot (known: {', '.join(DEVICE_SLOTS)})")
+            problems.append(f"{where}.devices.{slot}: unknown device slot (known: {', '.join(DEVICE_SLOTS)})")
             continue
-        prob = entry.get("probability", 1.0) if isinstance(entry, dict) else None
-        if not isinstance(prob, int | float) or not 0.0 <= prob <= 1.0:
-            problems.append(f"homes.generate.devices.{slot}.probability: {prob!r} must be in [0, 1]")
-        for m in (entry.get("models") or {}) if isinstance(entry, dict) else {}:
+        if not isinstance(entry, dict):
+            problems.append(f"{where}.devices.{slot}: must be a mapping (probability, models)")
+            continue
+        for key in sorted(set(entry) - {"probability", "models"}):
+            problems.append(f"{where}.devices.{slot}.{key}: unknown key (allowed: probability, models)")
+        prob = entry.get("probability", 1.0)
+        if isinstance(prob, bool) or not isinstance(prob, int | float) or not 0.0 <= prob <= 1.0:
+            problems.append(f"{where}.devices.{slot}.probability: {prob!r} must be a number in [0, 1]")
+        models = _weights(entry.get("models") or {}, f"{where}.devices.{slot}.models", problems)
+        for m in models:
             if m not in MODELS or MODELS[m].kind != slot:
-                problems.append(f"homes.generate.devices.{slot}.models.{m}: not a {slot} model")
+                problems.append(f"{where}.devices.{slot}.models.{m}: not a {slot} model (known: "
+                                + ", ".join(k for k, d in MODELS.items() if d.kind == slot) + ")")
     base_load = _check_params("home", spec.get("home"), "homes.generate.home", problems)
     if problems:
         return []
+    assert isinstance(n, int)
     addresser = _Addresser()
     homes = []
     for i in range(n):
@@ -345,17 +375,24 @@ def _listed_homes(entries: Any, seed: int, problems: list[str]) -> list[HomeSpec
         return []
     addresser = _Addresser()
     homes = []
+    emails: dict[str, int] = {}
     for i, entry in enumerate(entries):
         where = f"homes.list[{i}]"
         if not isinstance(entry, dict):
             problems.append(f"{where}: must be a mapping")
             continue
+        allowed = {"cell", "devices", "params", "name", "email", "phone", "street", "city", "postal_code"}
+        for key in sorted(set(entry) - allowed):
+            problems.append(f"{where}.{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
         cell = CELLS.get(str(entry.get("cell", "")))
-        if cell is None:
+        if cell is None:  # keep checking the rest of the home, so no problem hides another
             problems.append(f"{where}.cell: {entry.get('cell')!r} is missing or unknown (known: {', '.join(CELLS)})")
-            continue
         devices = {}
-        for slot, dev in (entry.get("devices") or {}).items():
+        listed = entry.get("devices") or {}
+        if not isinstance(listed, dict):
+            problems.append(f"{where}.devices: must be a mapping of device slot -> {{model, params}}")
+            listed = {}
+        for slot, dev in listed.items():
             if slot not in DEVICE_SLOTS:
                 problems.append(f"{where}.devices.{slot}: unknown device slot (known: {', '.join(DEVICE_SLOTS)})")
                 continue
@@ -363,6 +400,14 @@ def _listed_homes(entries: Any, seed: int, problems: list[str]) -> list[HomeSpec
             if spec:
                 devices[slot] = spec
         home_params = _check_params("home", entry.get("params"), f"{where}.params", problems)
+        email = str(entry.get("email", "")).lower()
+        if email and email in emails:
+            problems.append(f"{where}.email: {entry['email']!r} repeats homes.list[{emails[email]}] "
+                            "(emails identify customers and must be unique)")
+        elif email:
+            emails[email] = i
+        if cell is None or problems:
+            continue
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, i)))
         overrides = {k: entry[k] for k in ("name", "email", "phone", "street", "city", "postal_code") if k in entry}
         homes.append(_home(i, cell, devices, home_params["base_load_mean_w"], rng, addresser, seed, overrides))
@@ -377,6 +422,8 @@ def _windows(data: dict[str, Any], start_s: float, problems: list[str]) -> list[
             if not isinstance(w, dict):
                 problems.append(f"{where}: must be a mapping")
                 continue
+            for extra in sorted(set(w) - {"target", "kind", "start", "end", "value"}):
+                problems.append(f"{where}.{extra}: unknown key (allowed: end, kind, start, target, value)")
             missing = [k for k in ("target", "start", "end") if k not in w]
             for k in missing:
                 problems.append(f"{where}.{k}: missing")
@@ -385,11 +432,15 @@ def _windows(data: dict[str, Any], start_s: float, problems: list[str]) -> list[
                 problems.append(f"{where}.kind: {kind!r} must be one of {', '.join(kinds)}")
             if missing or kind not in kinds:
                 continue
+            value = w.get("value", 0.0)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                problems.append(f"{where}.value: {value!r} must be a number")
+                continue
             t0 = _parse_time(w["start"], f"{where}.start", problems)
             t1 = _parse_time(w["end"], f"{where}.end", problems)
             if t1 <= t0:
                 problems.append(f"{where}.end: must be after start")
-            out.append(WindowSpec(str(w["target"]), str(kind), t0, t1, float(w.get("value", 0.0))))
+            out.append(WindowSpec(str(w["target"]), str(kind), t0, t1, float(value), where))
     return out
 
 
@@ -433,9 +484,9 @@ def load_scenario(name_or_path: str | Path, *, homes: int | None = None, seed: i
     windows = _windows(data, start_s, problems)
     ids = {h.home_id for h in home_list} | {device_id(k, h.index) for h in home_list for k in h.devices}
     ids |= {device_id("vehicle", h.index) for h in home_list if "charger" in h.devices}
-    for i, w in enumerate(windows):
+    for w in windows:
         if home_list and w.target not in ids:
-            problems.append(f"windows[{i}].target: {w.target!r} is not a home or device of this scenario")
+            problems.append(f"{w.where}.target: {w.target!r} is not a home or device of this scenario")
     if problems:
         raise ScenarioError(source, problems)
     assert tariff is not None

@@ -38,6 +38,7 @@ from .state import DeviceInfo, HomeInfo
 FAULT_KINDS = ("offline", "stale_telemetry", "command_rejected", "command_not_applied", "inverter_trip",
                "sensor_bias", "outage", "storm_watch")
 HOME_WINDOW_KINDS = ("outage", "storm_watch")
+_RAW = object()  # "log the array's own value"
 
 
 @dataclass
@@ -56,7 +57,7 @@ class FaultRecord:
 class World:
     """A running scenario: arrays, SimPy processes and the discrete-event handlers."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, *, fleet_processes: bool = True) -> None:
         self.scenario = scenario
         self.start_s = scenario.start_s
         self.step_s = scenario.step_s
@@ -89,11 +90,13 @@ class World:
         self.faults: dict[str, FaultRecord] = {}
         self.device_faults: dict[str, dict[str, float]] = {}
         self._fault_seq = 0
+        self._fault_depth: dict[tuple[str, str], int] = {}
         self.observers: list[Callable[[float], None]] = []
         self.weather = self.climate.column(self.start_s)
         self.cell_local_hour = self.climate.local_hour(self.start_s)
         self.replan(self.start_s)
-        self._start_processes()
+        if fleet_processes:  # the benchmark's naive baseline adds per-device processes instead
+            self._start_processes()
         self.charger.start_sessions(self.env)
         for w in scenario.windows:
             self.add_fault(w.target, w.kind, w.start_s, w.end_s, w.value)
@@ -132,6 +135,10 @@ class World:
             ))
 
     # -- time --------------------------------------------------------------------------
+    def tick_at_or_after(self, t: float) -> float:
+        k = math.ceil((t - self.start_s) / self.step_s - 1e-9)
+        return self.start_s + k * self.step_s
+
     def next_tick_s(self, t: float) -> float:
         k = math.floor((t - self.start_s) / self.step_s + 1e-9) + 1
         return self.start_s + k * self.step_s
@@ -195,11 +202,9 @@ class World:
         self.charger.arrive(row, need_wh, departure_s)
 
     def ev_depart(self, row: int) -> None:
-        t = self.env.now
-        home = np.array([self.charger.home[row]])
-        self.charger.materialise(t, np.array([row]))
+        """On a tick instant, before the tick's stages run: they plan the home without the car."""
+        self.charger.materialise(self.env.now, np.array([row]))
         self.charger.depart(row)
-        self.replan(t, home)
 
     def locate(self, ident: str) -> tuple[str, Fleet, int]:
         try:
@@ -209,7 +214,7 @@ class World:
 
     def check(self, c: cmd.Command) -> None:
         """Validate a command against the device's kind and current state."""
-        kind, fleet, row = self.locate(c.device_id)
+        kind, _fleet, row = self.locate(c.device_id)
         if kind not in c.target_kind:
             raise CommandRejected("device_id", c.device_id, f"a {' or '.join(c.target_kind)} device "
                                   f"({c.name} cannot target a {kind})", device_id=c.device_id)
@@ -231,17 +236,18 @@ class World:
     def apply(self, c: cmd.Command) -> dict[str, tuple[Any, Any]]:
         """Apply a checked command now; return the changed fields as ``{name: (old, new)}``."""
         t = self.env.now
-        kind, fleet, row = self.locate(c.device_id)
+        _kind, fleet, row = self.locate(c.device_id)
         home = np.array([fleet.home[row]])
         self.replan(t, home)  # materialise first, so the change starts exactly now
         changes: dict[str, tuple[Any, Any]] = {}
 
-        def setv(name: str, array: np.ndarray, value: Any, shown: Any = None, old_shown: Any = None) -> None:
+        def setv(name: str, array: np.ndarray, value: Any, shown: Any = _RAW, old_shown: Any = _RAW) -> None:
+            """Set ``array[row]``; log ``(old, new)`` as shown to users (names, not codes)."""
             old = array[row].item()
             array[row] = value
             if old != array[row].item():
-                changes[name] = (old if old_shown is None else old_shown,
-                                 array[row].item() if shown is None else shown)
+                changes[name] = (old if old_shown is _RAW else old_shown,
+                                 array[row].item() if shown is _RAW else shown)
 
         b, ts, ch, so = self.battery, self.thermostat, self.charger, self.solar
         if isinstance(c, cmd.SetBatteryMode):
@@ -263,12 +269,17 @@ class World:
         elif isinstance(c, cmd.SetSetpoints):
             heat = c.heat_setpoint_c if c.heat_setpoint_c is not None else float(ts.heat_sp_c[row])
             cool = c.cool_setpoint_c if c.cool_setpoint_c is not None else float(ts.cool_sp_c[row])
-            setv("heat_setpoint_c", ts.hold_heat_c, heat)
-            setv("cool_setpoint_c", ts.hold_cool_c, cool)
-            hold = tdev.HOLD_NAMES.index(c.hold)
-            setv("hold", ts.hold, hold, c.hold, tdev.HOLD_NAMES[ts.hold[row]])
+            old_heat, old_cool = float(ts.heat_sp_c[row]), float(ts.cool_sp_c[row])
+            ts.hold_heat_c[row] = heat
+            ts.hold_cool_c[row] = cool
+            for name, old_v, new_v in (("heat_setpoint_c", old_heat, heat), ("cool_setpoint_c", old_cool, cool)):
+                if old_v != new_v:
+                    changes[name] = (old_v, new_v)
+            setv("hold", ts.hold, tdev.HOLD_NAMES.index(c.hold), c.hold, tdev.HOLD_NAMES[ts.hold[row]])
             ts.hold_until_s[row] = c.hold_until_s if c.hold == "until" else np.inf
             ts.hold_period[row] = ts.period[row]
+            if c.hold == "until" and c.hold_until_s is not None:
+                self.env.process(self._replan_at(float(c.hold_until_s), int(fleet.home[row])))
         elif isinstance(c, cmd.ResumeSchedule):
             setv("hold", ts.hold, tdev.HOLD_NONE, None, tdev.HOLD_NAMES[ts.hold[row]])
         elif isinstance(c, cmd.SetFanMode):
@@ -289,6 +300,11 @@ class World:
                 changes["curtail_limit_w"] = (None if np.isinf(old) else float(old), c.limit_w)
         self.replan(t, home)
         return changes
+
+    def _replan_at(self, t: float, home: int) -> Generator[simpy.Event, Any, None]:
+        """Re-plan one home at ``t`` (a hold that ends between ticks ends exactly then)."""
+        yield self.env.timeout(max(t - self.env.now, 0.0))
+        self.replan(self.env.now, np.array([home]))
 
     # -- faults and windows ------------------------------------------------------------
     def add_fault(self, target: str, kind: str, start_s: float, end_s: float, value: float = 0.0) -> FaultRecord:
@@ -332,10 +348,17 @@ class World:
         self._set_fault(rec, False)
 
     def _set_fault(self, rec: FaultRecord, on: bool) -> None:
+        """Start or end one window; overlapping windows of one kind on one target stack."""
         t = self.env.now
         rec.active = on
+        key = (rec.target, rec.kind)
+        depth = self._fault_depth.get(key, 0) + (1 if on else -1)
+        self._fault_depth[key] = depth
+        if not on and depth > 0:
+            return  # another window of the same kind still holds
         if rec.kind in HOME_WINDOW_KINDS:
             h = self.home_index[rec.target]
+            self.replan(t, np.array([h]))  # materialise before the change
             getattr(self.meter, rec.kind)[h] = on
             self.replan(t, np.array([h]))
             return
@@ -344,7 +367,9 @@ class World:
             active[rec.kind] = rec.value
         else:
             active.pop(rec.kind, None)
-        kind, fleet, row = self.locate(rec.target)
+            if not active:
+                del self.device_faults[rec.target]
+        _kind, fleet, row = self.locate(rec.target)
         if rec.kind in ("inverter_trip", "sensor_bias"):
             self.replan(t, np.array([fleet.home[row]]))  # materialise before the change
             if rec.kind == "inverter_trip":

@@ -12,7 +12,9 @@ PACKAGES = {"simulator": "gridtwin.simulator", "fixtures": "gridtwin.fixtures", 
 
 # what each layer may import from the project and from third parties (stdlib is always allowed)
 PROJECT_ALLOWED = {
-    "gridtwin.simulator.physics": {"gridtwin.simulator.physics", "gridtwin.simulator.errors", "gridtwin.simulator.units"},
+    "gridtwin.simulator.physics": {
+        "gridtwin.simulator.physics", "gridtwin.simulator.errors", "gridtwin.simulator.units",
+    },
     "gridtwin.simulator": {"gridtwin.simulator"},
     "gridtwin.contracts": {"gridtwin.contracts"},
     # the fixtures see the simulator only through its public door
@@ -49,11 +51,11 @@ def _imports(module: str, path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 anchor = base[: len(base) - (node.level - 1)]
-                found.add(".".join(anchor + ([node.module] if node.module else [])))
-                if not node.module:
-                    found.update(".".join(anchor + [a.name]) for a in node.names)
-            elif node.module:
-                found.add(node.module)
+                module = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            # `from pkg import name` is checked as `pkg.name` (a submodule or a member)
+            found.update(f"{module}.{a.name}" for a in node.names)
     return found
 
 
@@ -71,6 +73,11 @@ def _stdlib(name: str) -> bool:
 
 @pytest.mark.parametrize(("module", "path"), _modules(), ids=lambda v: v if isinstance(v, str) else "")
 def test_imports_follow_the_one_way_arrows(module: str, path: Path) -> None:
+    bad = _violations(module, path)
+    assert not bad, f"{module} ({_layer(module)}) imports what its layer may not: {bad}"
+
+
+def _violations(module: str, path: Path) -> list[str]:
     layer = _layer(module)
     bad = []
     for name in sorted(_imports(module, path)):
@@ -81,14 +88,15 @@ def test_imports_follow_the_one_way_arrows(module: str, path: Path) -> None:
                 bad.append(name)
         elif name.split(".")[0] not in THIRD_PARTY_ALLOWED[layer]:
             bad.append(name)
-    assert not bad, f"{module} ({layer}) imports what its layer may not: {bad}"
+    return bad
 
 
 def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
-    """The checker itself must flag a simulator module that imports the fixtures."""
+    """The checker itself must flag a simulator module that imports the fixtures, and the fixtures
+    reaching past the runtime into the kernel."""
     bad = tmp_path / "bad.py"
-    bad.write_text("from gridtwin.fixtures import cli\nimport fastapi\n")
-    found = _imports("gridtwin.simulator.bad", bad)
-    assert "gridtwin.fixtures" in found and "fastapi" in found
-    assert not any(found_name.startswith(a) for found_name in ["gridtwin.fixtures"]
-                   for a in PROJECT_ALLOWED["gridtwin.simulator"])
+    bad.write_text("from gridtwin.fixtures import cli\nimport fastapi\nfrom . import world\n")
+    assert _violations("gridtwin.simulator.bad", bad) == ["fastapi", "gridtwin.fixtures.cli"]
+    deep = tmp_path / "deep.py"
+    deep.write_text("from gridtwin.simulator.world import World\nfrom gridtwin.simulator import runtime\n")
+    assert _violations("gridtwin.fixtures.deep", deep) == ["gridtwin.simulator.world.World"]

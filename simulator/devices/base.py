@@ -35,12 +35,20 @@ class Fleet:
         self.row_of_home[self.home] = np.arange(self.n)
         self.ids = list(device_ids)
         self.t0 = np.full(self.n, world.start_s)
+        # every home has one: home arrays are then indexed by slices (views), not gathers
+        self.identity = self.n == world.n_homes and bool(np.array_equal(self.home, np.arange(self.n)))
 
     def rows(self, homes: NDArray[np.intp] | None) -> Index:
         if homes is None:
             return ALL
         r = self.row_of_home[homes]
         return r[r >= 0]
+
+    def homes_of(self, idx: Index) -> Index:
+        """Home index of rows ``idx``: a slice when the fleet covers every home in order."""
+        if self.identity and isinstance(idx, slice):
+            return idx
+        return self.home[idx]
 
     @staticmethod
     def empty(idx: Index) -> bool:

@@ -48,7 +48,7 @@ class BatteryFleet(Fleet):
 
     def plan(self, t: float, idx: Index, horizon_s: float) -> None:
         w = self.world
-        h = self.home[idx]
+        h = self.homes_of(idx)
         net = w.load_w[h] + w.hvac_w[h] + w.ev_w[h] - w.pv_avail_w[h]
         p = bp.dispatch_w(
             self.energy_wh[idx], net, capacity_wh=self.capacity_wh[idx], p_charge_max_w=self.p_charge_max_w[idx],
@@ -57,6 +57,7 @@ class BatteryFleet(Fleet):
             reserve_frac=self.reserve_frac[idx], grid_charging=self.grid_charging[idx],
             export_rule=self.export_rule[idx], period=w.weather["period"][self.cell[idx]],
             storm_watch=w.storm_watch[h] & self.storm_mode[idx], outage=w.outage[h], dt_s=horizon_s,
+            self_discharge_per_s=self.self_discharge_per_s[idx],
         )
         self.power_w[idx] = p
         w.battery_w[h] = p

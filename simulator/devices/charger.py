@@ -52,24 +52,35 @@ class ChargerFleet(Fleet):
         return np.minimum(self.session_target_frac[idx], self.charge_limit_frac[idx])
 
     def materialise(self, t: float, idx: Index) -> None:
-        dt = t - self.t0[idx]
+        if isinstance(idx, slice):  # whole fleet: only the vehicles drawing power change
+            rows = np.flatnonzero(self.power_w)
+            dt = t - self.t0[rows]
+            self.t0[idx] = t
+            idx = rows
+        else:
+            dt = t - self.t0[idx]
+            self.t0[idx] = t
         p = self.power_w[idx]
         self.soc[idx] = ev.advance_soc(self.soc[idx], p, efficiency=self.efficiency[idx],
                                        capacity_wh=self.capacity_wh[idx], dt_s=dt)
         e = p * dt / 3600.0
         self.session_wh[idx] += e
         self.energy_wh[idx] += e
-        self.t0[idx] = t
 
     def plan(self, t: float, idx: Index, horizon_s: float) -> None:
+        homes, rows = self.homes_of(idx), idx
+        if isinstance(idx, slice):  # whole fleet: only plugged-in vehicles can draw power
+            self.power_w[:] = 0.0
+            rows = np.flatnonzero(self.plugged)
+        r = rows
         p = ev.charge_power_w(
-            self.soc[idx], plugged=self.plugged[idx], charging_enabled=self.enabled[idx] & ~self.fault[idx],
-            offered_current_a=self.current_limit_a[idx], voltage_v=self.voltage_v[idx], obc_max_w=self.obc_max_w[idx],
-            p_max_w=self.p_max_w[idx], charge_limit_frac=self.target_frac(idx), capacity_wh=self.capacity_wh[idx],
-            efficiency=self.efficiency[idx], dt_s=horizon_s,
+            self.soc[r], plugged=self.plugged[r], charging_enabled=self.enabled[r] & ~self.fault[r],
+            offered_current_a=self.current_limit_a[r], voltage_v=self.voltage_v[r], obc_max_w=self.obc_max_w[r],
+            p_max_w=self.p_max_w[r], charge_limit_frac=self.target_frac(r), capacity_wh=self.capacity_wh[r],
+            efficiency=self.efficiency[r], dt_s=horizon_s,
         )
-        self.power_w[idx] = p
-        self.world.ev_w[self.home[idx]] = p
+        self.power_w[r] = p
+        self.world.ev_w[homes] = self.power_w[idx]
 
     def read(self, row: int, t: float) -> dict[str, float]:
         dt = t - self.t0[row]
@@ -96,9 +107,12 @@ class ChargerFleet(Fleet):
                 arrival_mean_h=float(self.arrival_mean_h[row]), energy_mean_wh=float(self.energy_mean_wh[row]),
                 capacity_wh=float(self.capacity_wh[row]),
             )
-            yield env.timeout(arrival - now)
+            # plug-in and departure land on the fleet's tick grid, so the tick that follows at the
+            # same instant plans the change; no replan of the home is needed
+            yield env.timeout(self.world.tick_at_or_after(arrival) - now)
+            departure = self.world.tick_at_or_after(max(departure, env.now + self.world.step_s))
             self.world.ev_arrive(row, need_wh, departure)
-            yield env.timeout(max(departure - env.now, 0.0))
+            yield env.timeout(departure - env.now)
             self.world.ev_depart(row)
 
     def arrive(self, row: int, need_wh: float, departure_s: float) -> None:

@@ -21,6 +21,7 @@ class SolarFleet(Fleet):
         self.azimuth_deg = param_array(specs, "azimuth_deg")
         self.losses_frac = param_array(specs, "losses_frac")
         self.gamma_per_c = param_array(specs, "gamma_per_c")
+        self.orient = solar.orientation(self.tilt_deg, self.azimuth_deg)
         self.curtail_w = np.full(self.n, np.inf)
         self.tripped = np.zeros(self.n, dtype=bool)
         self.energy_wh = np.zeros(self.n)
@@ -34,17 +35,31 @@ class SolarFleet(Fleet):
 
     def plan(self, t: float, idx: Index, horizon_s: float) -> None:
         w = self.world.weather
+        home = self.homes_of(idx)
+        sun = solar.sun_vector(w["zenith"], w["azimuth"])  # per cell: a dozen values
+        if sun.down.all():  # night everywhere: nothing to compute
+            self.available_w[idx] = 0.0
+            self.dc_w[idx] = 0.0
+            self.power_w[idx] = 0.0
+            self.world.pv_avail_w[home] = 0.0
+            return
         c = self.cell[idx]
-        ac, dc = solar.pv_ac_power_w(
-            w["zenith"][c], w["azimuth"][c], w["dni"][c], w["dhi"][c], w["ghi"][c], w["t_out"][c],
-            tilt_deg=self.tilt_deg[idx], surface_azimuth_deg=self.azimuth_deg[idx], pdc0_w=self.pdc0_w[idx],
-            pac0_w=self.pac0_w[idx], losses_frac=self.losses_frac[idx], curtail_limit_w=self.curtail_w[idx],
-            tripped=self.tripped[idx], gamma_per_c=self.gamma_per_c[idx],
+
+        def per_row(values: np.ndarray) -> np.ndarray:
+            return np.take(values, c)
+
+        o = self.orient
+        orient = solar.Orientation(o.up[idx], o.east[idx], o.north[idx], o.sky[idx], o.ground[idx])
+        ac, dc = solar.pv_ac_power_oriented_w(
+            solar.SunVector(per_row(sun.east), per_row(sun.north), per_row(sun.up), per_row(sun.down)),
+            per_row(w["dni"]), per_row(w["dhi"]), per_row(w["ghi"]), per_row(w["t_out"]), orient,
+            pdc0_w=self.pdc0_w[idx], pac0_w=self.pac0_w[idx], losses_frac=self.losses_frac[idx],
+            curtail_limit_w=self.curtail_w[idx], tripped=self.tripped[idx], gamma_per_c=self.gamma_per_c[idx],
         )
         self.available_w[idx] = ac
         self.dc_w[idx] = dc
         self.power_w[idx] = ac
-        self.world.pv_avail_w[self.home[idx]] = ac
+        self.world.pv_avail_w[home] = ac
 
     def read(self, row: int, t: float) -> dict[str, float]:
         dt = t - self.t0[row]

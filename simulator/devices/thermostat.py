@@ -49,11 +49,22 @@ class ThermostatFleet(Fleet):
         self.sched_h = np.stack([p(specs, f"{k}_h") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
         self.sched_heat = np.stack([p(specs, f"heat_{k}_c") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
         self.sched_cool = np.stack([p(specs, f"cool_{k}_c") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
+        # schedule edges sorted per device, so the period in force is a count of edges passed
+        self.sched_order = np.argsort(self.sched_h, axis=1, kind="stable")
+        # edge k of every device as one contiguous array (k = 0..3), for cheap compares per tick
+        self.sched_edges = np.ascontiguousarray(np.take_along_axis(self.sched_h, self.sched_order, axis=1).T)
+        self.sched_in_order = bool(np.all(self.sched_order == np.arange(4)))
+        self.sched_heat_now = np.zeros(self.n)
+        self.sched_cool_now = np.zeros(self.n)
         self.hold = np.zeros(self.n, dtype=np.int8)
         self.hold_heat_c = np.zeros(self.n)
         self.hold_cool_c = np.zeros(self.n)
         self.hold_until_s = np.full(self.n, np.inf)
         self.hold_period = np.zeros(self.n, dtype=np.intp)
+        self.step_s = float(world.step_s)
+        self._step = th.rc2_step_matrix(c_air_j_per_k=self.c_air, c_mass_j_per_k=self.c_mass,
+                                        r_im_k_per_w=self.r_im, r_io_k_per_w=self.r_io, r_mo_k_per_w=self.r_mo,
+                                        dt_s=self.step_s)
         self.t_air = p(specs, "initial_temp_c")
         self.t_mass = self.t_air.copy()
         self.sensor_bias_c = np.zeros(self.n)
@@ -62,7 +73,7 @@ class ThermostatFleet(Fleet):
         self.fan_on = np.zeros(self.n, dtype=bool)
         self.heat_sp_c = np.zeros(self.n)
         self.cool_sp_c = np.zeros(self.n)
-        self.period = np.zeros(self.n, dtype=np.intp)
+        self.period = np.full(self.n, -1, dtype=np.intp)
         # held over the step
         self.q_air_w = np.zeros(self.n)
         self.q_mass_w = np.zeros(self.n)
@@ -81,41 +92,77 @@ class ThermostatFleet(Fleet):
 
     def materialise(self, t: float, idx: Index) -> None:
         dt = t - self.t0[idx]
-        self.t_air[idx], self.t_mass[idx] = self._rc(idx, dt)
+        if isinstance(idx, slice) and self.n:
+            # a whole-fleet tick: the precomputed one-step propagator, except for rows a command
+            # or event re-planned mid-step (their interval is shorter)
+            odd = np.abs(dt - self.step_s) > 1e-6
+            s = self._step
+            t_air, t_mass = th.rc2_advance_step(self.t_air, self.t_mass, self.t_out_c, self.q_air_w, self.q_mass_w, s)
+            if odd.any():
+                rows = np.flatnonzero(odd)
+                t_air[rows], t_mass[rows] = self._rc(rows, dt[rows])
+            self.t_air, self.t_mass = t_air, t_mass
+        else:
+            self.t_air[idx], self.t_mass[idx] = self._rc(idx, dt)
         self.electric_wh[idx] += self.electric_w[idx] * dt / 3600.0
         self.t0[idx] = t
 
     def schedule_period(self, idx: Index, local_hour: Any) -> Any:
         """Index of the schedule period in force: the latest edge at or before the local hour."""
-        since = (local_hour[:, None] - self.sched_h[idx]) % 24.0
-        return np.argmin(since, axis=1)
+        e = self.sched_edges
+        count = (local_hour >= e[0][idx]).astype(np.intp)
+        count += local_hour >= e[1][idx]
+        count += local_hour >= e[2][idx]
+        count += local_hour >= e[3][idx]
+        count -= 1
+        count %= 4  # before the first edge of the day: the last period of yesterday
+        if self.sched_in_order:
+            return count
+        return np.take_along_axis(self.sched_order[idx], count[:, None], axis=1)[:, 0]
+
+    def _setpoints(self, t: float, idx: Index, full: bool) -> None:
+        """Refresh the schedule's setpoints, expire holds and resolve the effective setpoints.
+
+        They only change at schedule edges, hold expiry and commands, so a full tick recomputes
+        only when something changed; a replan (``full`` False) always recomputes its rows.
+        """
+        period = self.schedule_period(idx, self.world.cell_local_hour[self.cell[idx]])
+        moved = period != self.period[idx]
+        dirty = not full or bool(moved.any())
+        if dirty:
+            rows = np.flatnonzero(moved) if full else None
+            target = rows if full else idx
+            p = period[rows] if full else period
+            self.sched_heat_now[target] = np.take_along_axis(self.sched_heat[target], p[:, None], axis=1)[:, 0]
+            self.sched_cool_now[target] = np.take_along_axis(self.sched_cool[target], p[:, None], axis=1)[:, 0]
+        hold = self.hold[idx]
+        if hold.any():  # holds expire at their time or at the next schedule transition
+            expired = ((hold == HOLD_UNTIL) & (t >= self.hold_until_s[idx])) | (
+                (hold == HOLD_NEXT_TRANSITION) & (period != self.hold_period[idx]))
+            if expired.any():
+                self.hold[idx] = np.where(expired, HOLD_NONE, hold).astype(np.int8)
+                dirty = True
+        self.period[idx] = period
+        if dirty:
+            heat_sp, cool_sp = th.effective_setpoints(
+                self.mode[idx], self.hold[idx] != HOLD_NONE, self.hold_heat_c[idx], self.hold_cool_c[idx],
+                self.sched_heat_now[idx], self.sched_cool_now[idx], self.eco_heat_c[idx], self.eco_cool_c[idx],
+            )
+            self.heat_sp_c[idx] = heat_sp
+            self.cool_sp_c[idx] = cool_sp
 
     def plan(self, t: float, idx: Index, horizon_s: float) -> None:
         w = self.world
         c = self.cell[idx]
         weather = w.weather
-        period = self.schedule_period(idx, w.cell_local_hour[c])
-        self.period[idx] = period
-        # holds expire at their time or at the next schedule transition
-        hold = self.hold[idx]
-        expired = ((hold == HOLD_UNTIL) & (t >= self.hold_until_s[idx])) | (
-            (hold == HOLD_NEXT_TRANSITION) & (period != self.hold_period[idx]))
-        if expired.any():
-            hold = np.where(expired, HOLD_NONE, hold).astype(np.int8)
-            self.hold[idx] = hold
-        rows = np.arange(period.size)
+        full = isinstance(idx, slice)
+        self._setpoints(t, idx, full)
+        heat_sp = self.heat_sp_c[idx]
         mode = self.mode[idx]
-        heat_sp, cool_sp = th.effective_setpoints(
-            mode, hold != HOLD_NONE, self.hold_heat_c[idx], self.hold_cool_c[idx],
-            self.sched_heat[idx][rows, period], self.sched_cool[idx][rows, period],
-            self.eco_heat_c[idx], self.eco_cool_c[idx],
-        )
-        self.heat_sp_c[idx] = heat_sp
-        self.cool_sp_c[idx] = cool_sp
         t_air = self.t_air[idx]
         old = self.running[idx]
         running = th.thermostat_control(
-            t_air + self.sensor_bias_c[idx], heat_sp, cool_sp, mode, old, t - self.last_switch_s[idx],
+            t_air + self.sensor_bias_c[idx], heat_sp, self.cool_sp_c[idx], mode, old, t - self.last_switch_s[idx],
             deadband_k=self.deadband_k[idx], min_on_s=self.min_on_s[idx], min_off_s=self.min_off_s[idx],
         )
         switched = running != old
@@ -124,20 +171,23 @@ class ThermostatFleet(Fleet):
         self.running[idx] = running
         fan_on = th.fan_running(self.fan_mode[idx], running, t % 3600.0)
         self.fan_on[idx] = fan_on
-        t_out = weather["t_out"][c]
-        q_hvac, electric, gas = th.hvac_flows(
-            running, mode, t_out, t_air, heat_sp, heat_source=self.heat_source[idx], hp_capacity_w=self.hp_w[idx],
-            aux_capacity_w=self.aux_w[idx], furnace_capacity_w=self.furnace_w[idx], furnace_afue=self.afue[idx],
-            fan_power_w=self.fan_w[idx], shr=self.shr[idx], fan_on=fan_on,
-        )
-        gains = self.gains_w[idx]
+        t_out = np.take(weather["t_out"], c)
+        if running.any() or fan_on.any():
+            q_hvac, electric, gas = th.hvac_flows(
+                running, mode, t_out, t_air, heat_sp, heat_source=self.heat_source[idx], hp_capacity_w=self.hp_w[idx],
+                aux_capacity_w=self.aux_w[idx], furnace_capacity_w=self.furnace_w[idx], furnace_afue=self.afue[idx],
+                fan_power_w=self.fan_w[idx], shr=self.shr[idx], fan_on=fan_on,
+            )
+        else:  # nothing runs anywhere in these rows
+            q_hvac = electric = gas = 0.0
+        half_gains = 0.5 * self.gains_w[idx]
         self.hvac_heat_w[idx] = q_hvac
-        self.q_air_w[idx] = q_hvac + 0.5 * gains
-        self.q_mass_w[idx] = 0.5 * gains + self.aperture_m2[idx] * weather["ghi"][c]
+        self.q_air_w[idx] = q_hvac + half_gains
+        self.q_mass_w[idx] = half_gains + self.aperture_m2[idx] * np.take(weather["ghi"], c)
         self.t_out_c[idx] = t_out
         self.electric_w[idx] = electric
         self.gas_w[idx] = gas
-        w.hvac_w[self.home[idx]] = electric
+        w.hvac_w[self.homes_of(idx)] = electric
 
     def read(self, row: int, t: float) -> dict[str, float]:
         dt = t - self.t0[row]

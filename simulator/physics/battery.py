@@ -49,23 +49,24 @@ def max_charge_w(
     eta_charge: ArrayLike,
     dt_s: ArrayLike,
     ceiling_frac: ArrayLike = 1.0,
-    taper_soc: ArrayLike = 0.8,
-    taper_end_frac: ArrayLike = 0.2,
+    taper_soc: float = 0.8,
+    taper_end_frac: float = 0.2,
 ) -> Array:
     """Largest AC charge power [W] that may be held for ``dt_s`` [s].
 
     ``P ≤ P_ch,max·f_c(s)`` with ``f_c = 1`` up to ``taper_soc`` and linear down to
-    ``taper_end_frac`` at full, and ``P ≤ (E_ceiling − E)/(η_c·Δt)`` so the ceiling
-    (``ceiling_frac``·capacity [Wh]) is never crossed within the step.
+    ``taper_end_frac`` at full (CityLearn's capacity-power curve), and
+    ``P ≤ (E_ceiling − E)/(η_c·Δt)`` so the ceiling (``ceiling_frac``·capacity [Wh]) is never
+    crossed within the step.
     """
     e = np.asarray(energy_wh, dtype=float)
     cap = np.asarray(capacity_wh, dtype=float)
-    soc = e / cap
-    ts = np.asarray(taper_soc, dtype=float)
-    taper = 1.0 - (1.0 - np.asarray(taper_end_frac)) * np.clip((soc - ts) / (1.0 - ts), 0.0, 1.0)
-    room_wh = np.maximum(np.asarray(ceiling_frac) * cap - e, 0.0)
-    window_w = room_wh * 3600.0 / (np.asarray(eta_charge) * np.maximum(dt_s, 1e-9))
-    return np.minimum(np.asarray(p_charge_max_w) * taper, window_w)
+    slope = (1.0 - taper_end_frac) / (1.0 - taper_soc)
+    # f_c(s) = min(1, 1 − slope·(s − s_t)); s ≤ 1 keeps it ≥ taper_end_frac
+    taper = np.minimum(1.0 + slope * taper_soc - (slope / cap) * e, 1.0)
+    room_wh = np.multiply(ceiling_frac, cap) - e
+    window_w = room_wh * (3600.0 / np.maximum(np.multiply(eta_charge, dt_s), 1e-9))
+    return np.maximum(np.minimum(np.multiply(p_charge_max_w, taper), window_w), 0.0)
 
 
 def max_discharge_w(
@@ -76,19 +77,22 @@ def max_discharge_w(
     eta_discharge: ArrayLike,
     dt_s: ArrayLike,
     floor_frac: ArrayLike = 0.0,
+    self_discharge_per_s: ArrayLike = 0.0,
 ) -> Array:
     """Largest AC discharge power [W] that may be held for ``dt_s`` [s].
 
     ``P ≤ P_dis,max·f_d(s)`` with ``f_d = 1`` above 10 % SoC and linear to 0.2 at empty, and
-    ``P ≤ (E − E_floor)·η_d/Δt`` so the floor (``floor_frac``·capacity [Wh]) is never crossed.
+    ``P ≤ (E·e^{−kΔt} − E_floor)·η_d/Δt`` so the floor (``floor_frac``·capacity [Wh]) is never
+    crossed, self-discharge (``k`` [1/s]) included: what leaks away cannot also be delivered.
     """
     e = np.asarray(energy_wh, dtype=float)
     cap = np.asarray(capacity_wh, dtype=float)
-    soc = e / cap
-    taper = 0.2 + 0.8 * np.clip(soc / 0.1, 0.0, 1.0)
-    avail_wh = np.maximum(e - np.asarray(floor_frac) * cap, 0.0)
-    window_w = avail_wh * np.asarray(eta_discharge) * 3600.0 / np.maximum(dt_s, 1e-9)
-    return np.minimum(np.asarray(p_discharge_max_w) * taper, window_w)
+    taper = np.minimum(0.2 + (8.0 / cap) * e, 1.0)  # 0.2 + 0.8·s/0.1, capped at 1
+    k = np.asarray(self_discharge_per_s, dtype=float)
+    kept = e if not k.any() else e * np.exp(-k * np.asarray(dt_s, dtype=float))
+    avail_wh = kept - np.multiply(floor_frac, cap)
+    window_w = avail_wh * (np.multiply(eta_discharge, 3600.0) / np.maximum(dt_s, 1e-9))
+    return np.maximum(np.minimum(np.multiply(p_discharge_max_w, taper), window_w), 0.0)
 
 
 def advance_energy_wh(
@@ -112,14 +116,15 @@ def advance_energy_wh(
     dt = np.asarray(dt_s, dtype=float)
     rate_w = np.where(p < 0.0, -p * np.asarray(eta_charge), -p / np.asarray(eta_discharge))
     k = np.asarray(self_discharge_per_s, dtype=float)
-    if np.all(k == 0.0):
+    if not k.any():
         e = e0 + rate_w * dt / 3600.0
     else:
-        decay = np.exp(-k * dt)
-        # E∞ = r/k in Wh with r in Wh/s; the k → 0 limit is the linear form above
+        # E(t) = E₀·e^{−kt} + r·(1 − e^{−kt})/k, written with expm1 so that it neither cancels
+        # for tiny k nor drifts above the k = 0 result; (1 − e^{−kt})/k → t as k → 0
+        m1 = np.expm1(-k * dt)  # e^{−kt} − 1, in (−1, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
-            e_inf = np.where(k > 0.0, rate_w / 3600.0 / np.where(k > 0, k, 1.0), 0.0)
-            e = np.where(k > 0.0, e_inf + (e0 - e_inf) * decay, e0 + rate_w * dt / 3600.0)
+            held_s = np.where(k > 0.0, -m1 / np.where(k > 0.0, k, 1.0), dt)
+        e = e0 + e0 * m1 + rate_w * np.minimum(held_s, dt) / 3600.0
     return np.clip(e, 0.0, np.asarray(capacity_wh, dtype=float))
 
 
@@ -147,6 +152,7 @@ def dispatch_w(
     storm_watch: ArrayLike,
     outage: ArrayLike,
     dt_s: ArrayLike,
+    self_discharge_per_s: ArrayLike = 0.0,
 ) -> Array:
     """AC battery power [W] (+ discharge) to hold for the next ``dt_s`` [s].
 
@@ -173,33 +179,39 @@ def dispatch_w(
     e = np.asarray(energy_wh, dtype=float)
     net = np.asarray(net_load_w, dtype=float)
     mode = np.asarray(mode)
-    outage = np.asarray(outage, dtype=bool)
+    on_grid = ~np.asarray(outage, dtype=bool)
     backup_like = (mode == MODE_BACKUP) | np.asarray(storm_watch, dtype=bool)
-    reserve = np.where(backup_like, 1.0, np.asarray(reserve_frac, dtype=float))
-    reserve = np.where(outage, 0.0, reserve)
+    # backup-like: reserve 100 %; islanded: the reserve is available (reserve 0)
+    reserve = np.maximum(reserve_frac, backup_like) * on_grid
     deficit = np.maximum(net, 0.0)
-    surplus = np.maximum(-net, 0.0)
-    tou = mode == MODE_TIME_OF_USE
+    surplus = deficit - net
+    tou = (mode == MODE_TIME_OF_USE) & on_grid
     period = np.asarray(period)
-    off_peak = tou & (period == PERIOD_OFF_PEAK) & ~outage
-    peak = tou & (period == PERIOD_PEAK) & ~outage
-    gc = np.asarray(grid_charging, dtype=bool) & ~outage
+    off_peak = tou & (period == PERIOD_OFF_PEAK)
+    peak_export = tou & (period == PERIOD_PEAK) & (np.asarray(export_rule) == EXPORT_BATTERY_OK)
 
-    kw = dict(capacity_wh=capacity_wh, eta_charge=eta_charge, dt_s=dt_s)
-    dis_cap = max_discharge_w(
-        e, capacity_wh=capacity_wh, p_discharge_max_w=p_discharge_max_w, eta_discharge=eta_discharge,
-        dt_s=dt_s, floor_frac=reserve,
-    )
-    ch_cap_full = max_charge_w(e, p_charge_max_w=p_charge_max_w, **kw)
-    # Discharge: cover the deficit (peak TOU with battery export: full power); off-peak TOU holds.
-    export_ok = np.asarray(export_rule) == EXPORT_BATTERY_OK
-    want_dis = np.where(peak & export_ok, np.inf, deficit)
-    want_dis = np.where(off_peak, 0.0, want_dis)
-    discharge = np.minimum(want_dis, dis_cap)
-    # Charge: PV surplus always; grid top-up to the reserve (or to full off-peak / backup).
-    grid_target = np.where(off_peak | backup_like, 1.0, reserve)
-    grid_room = max_charge_w(
-        e, p_charge_max_w=grid_charge_max_w, ceiling_frac=grid_target, **kw
-    ) * gc
-    charge = np.minimum(surplus + grid_room, ch_cap_full)
+    discharge = max_discharge_w(e, capacity_wh=capacity_wh, p_discharge_max_w=p_discharge_max_w,
+                                eta_discharge=eta_discharge, dt_s=dt_s, floor_frac=reserve,
+                                self_discharge_per_s=self_discharge_per_s)
+    # cover the deficit; peak TOU with battery export allowed: full power; off-peak TOU: hold
+    discharge = np.where(peak_export, discharge, np.minimum(deficit, discharge)) * ~off_peak
+    # charge: the PV surplus always; from the grid (when allowed) up to the reserve, or to full
+    # off-peak and in backup
+    ch_cap = max_charge_w(e, capacity_wh=capacity_wh, p_charge_max_w=p_charge_max_w, eta_charge=eta_charge,
+                          dt_s=dt_s)
+    # grid top-up only where allowed and below the target (usually a handful of rows)
+    grid_target = np.maximum(reserve, off_peak | backup_like)
+    need = np.asarray(grid_charging, dtype=bool) & on_grid & (e < grid_target * capacity_wh)
+    if need.any():
+        shape = np.broadcast_shapes(need.shape, surplus.shape)
+        r = np.flatnonzero(np.broadcast_to(need, shape))
+
+        def at(v: ArrayLike) -> Array:
+            return np.broadcast_to(v, shape).reshape(-1)[r]
+
+        flat = np.broadcast_to(surplus, shape).astype(float).reshape(-1)  # a copy
+        flat[r] += max_charge_w(at(e), capacity_wh=at(capacity_wh), p_charge_max_w=at(grid_charge_max_w),
+                                eta_charge=at(eta_charge), dt_s=at(dt_s), ceiling_frac=at(grid_target))
+        surplus = flat.reshape(shape)
+    charge = np.minimum(surplus, ch_cap)
     return np.where(discharge > 0.0, discharge, -charge)

@@ -39,6 +39,25 @@ def hash_uniform(seed_u64: ArrayLike, counter: ArrayLike) -> Array:
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
+def _wrap_hour(local_hour: ArrayLike) -> Array:
+    """Hour in [0, 24): ``x % 24`` rounds a tiny negative up to exactly 24.0, which is wrapped to 0."""
+    h = np.asarray(local_hour, dtype=float) % 24.0
+    return np.where(h >= 24.0, 0.0, h)
+
+
+def load_shape(local_hour: ArrayLike) -> Array:
+    """Base-load shape (fraction of the daily mean) at a local hour, linearly interpolated."""
+    h = _wrap_hour(local_hour)
+    i0 = np.floor(h).astype(np.intp)
+    frac = h - i0
+    return BASE_LOAD_SHAPE[i0] * (1.0 - frac) + BASE_LOAD_SHAPE[(i0 + 1) % 24] * frac
+
+
+def load_noise(seed_u64: ArrayLike, slot: ArrayLike, noise_frac: float = 0.25) -> Array:
+    """Multiplicative load noise of a 15-minute ``slot``: uniform, mean 0, sd ``noise_frac``."""
+    return (2.0 * hash_uniform(seed_u64, slot) - 1.0) * (noise_frac * np.sqrt(3.0))
+
+
 def base_load_w(
     local_hour: ArrayLike, slot: ArrayLike, *, seed_u64: ArrayLike, mean_w: ArrayLike, noise_frac: float = 0.25
 ) -> Array:
@@ -47,19 +66,14 @@ def base_load_w(
     ``mean_w``·shape(hour, linearly interpolated)·(1 + noise), where the noise is uniform in
     ``±noise_frac·√3`` (standard deviation ``noise_frac``) per 15-minute ``slot``. Never negative.
     """
-    h = np.asarray(local_hour, dtype=float) % 24.0
-    i0 = np.floor(h).astype(np.intp)
-    frac = h - i0
-    shape = BASE_LOAD_SHAPE[i0] * (1.0 - frac) + BASE_LOAD_SHAPE[(i0 + 1) % 24] * frac
-    u = hash_uniform(seed_u64, slot)
-    noise = (2.0 * u - 1.0) * (noise_frac * np.sqrt(3.0))
-    return np.maximum(np.asarray(mean_w, dtype=float) * shape * (1.0 + noise), 0.0)
+    noise = load_noise(seed_u64, slot, noise_frac)
+    return np.maximum(np.asarray(mean_w, dtype=float) * load_shape(local_hour) * (1.0 + noise), 0.0)
 
 
 def tariff_period(local_hour: ArrayLike, *, peak_start_h: float, peak_end_h: float,
                   off_peak_start_h: float, off_peak_end_h: float) -> NDArray[np.int8]:
     """TOU period code (0 off-peak, 1 shoulder, 2 peak) for a local hour; windows may wrap midnight."""
-    h = np.asarray(local_hour, dtype=float) % 24.0
+    h = _wrap_hour(local_hour)
 
     def inside(a: float, b: float) -> NDArray[np.bool_]:
         return (h >= a) & (h < b) if a <= b else (h >= a) | (h < b)

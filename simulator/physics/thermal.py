@@ -34,6 +34,8 @@ References
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -55,13 +57,16 @@ __all__ = [
     "RUN_COOL",
     "RUN_HEAT",
     "RUN_IDLE",
+    "RC2Step",
     "effective_setpoints",
     "fan_running",
     "heat_pump_cooling",
     "heat_pump_heating",
     "hvac_flows",
     "rc2_advance",
+    "rc2_advance_step",
     "rc2_equilibrium",
+    "rc2_step_matrix",
     "thermostat_control",
 ]
 
@@ -323,14 +328,19 @@ def effective_setpoints(
     Returns
     -------
     heat_sp_c, cool_sp_c : ndarray
-        Setpoints [°C], with ``cool_sp_c ≥ heat_sp_c + MIN_AUTO_GAP_K`` always (cool is raised
-        when needed; the heat setpoint is never changed).
+        Setpoints [°C]. In AUTO and ECO, ``cool_sp_c ≥ heat_sp_c + MIN_AUTO_GAP_K`` (cool is
+        raised when needed; the heat setpoint is never changed); other modes use one setpoint
+        and keep both as given.
     """
-    eco = np.asarray(mode) == MODE_ECO
+    m = np.asarray(mode)
+    eco = m == MODE_ECO
     hold = np.asarray(hold_active, dtype=bool)
     heat = np.where(eco, eco_heat_c, np.where(hold, hold_heat_c, schedule_heat_c)).astype(np.float64)
     cool = np.where(eco, eco_cool_c, np.where(hold, hold_cool_c, schedule_cool_c)).astype(np.float64)
-    return heat, np.maximum(cool, heat + MIN_AUTO_GAP_K)
+    # the changeover gap matters only where both setpoints act (auto, eco); in cool mode a low
+    # cool setpoint is honoured whatever the (unused) heat setpoint
+    both = eco | (m == MODE_AUTO)
+    return heat, np.asarray(np.where(both, np.maximum(cool, heat + MIN_AUTO_GAP_K), cool))
 
 
 def thermostat_control(
@@ -530,3 +540,77 @@ def hvac_flows(
     electric = q_comp / cop_h + q_aux + q_cool / cop_c + fan_w
     gas = q_furn / _as_float(furnace_afue)
     return np.asarray(q_air), np.asarray(electric), np.asarray(gas)
+
+
+# --------------------------------------------------------------------------------------------
+# The fleet's hot path: a fixed step's propagator, precomputed once per house
+# --------------------------------------------------------------------------------------------
+
+
+class RC2Step(NamedTuple):
+    """Exact propagator of the 2R2C house over one fixed step ``dt`` (constant inputs).
+
+    ``x(dt) = x∞ + E·(x₀ − x∞)`` with ``E = exp(A·dt)`` and the equilibrium
+    ``x∞ = T_out + K·[q_air, q_mass]``; all eight coefficients are per-house arrays.
+    """
+
+    e_aa: FloatArray
+    e_am: FloatArray
+    e_ma: FloatArray
+    e_mm: FloatArray
+    k_aa: FloatArray
+    k_am: FloatArray
+    k_ma: FloatArray
+    k_mm: FloatArray
+
+
+def rc2_step_matrix(
+    *,
+    c_air_j_per_k: ArrayLike,
+    c_mass_j_per_k: ArrayLike,
+    r_im_k_per_w: ArrayLike,
+    r_io_k_per_w: ArrayLike,
+    r_mo_k_per_w: ArrayLike,
+    dt_s: float,
+) -> RC2Step:
+    """Precompute :class:`RC2Step` for houses with these parameters [J/K, K/W] and step [s].
+
+    The exponential comes from :func:`rc2_advance` itself (unit initial deviations, no inputs),
+    so the fixed-step path and the general closed form cannot drift apart.
+    """
+    params = dict(
+        c_air_j_per_k=c_air_j_per_k,
+        c_mass_j_per_k=c_mass_j_per_k,
+        r_im_k_per_w=r_im_k_per_w,
+        r_io_k_per_w=r_io_k_per_w,
+        r_mo_k_per_w=r_mo_k_per_w,
+    )
+    shape = np.broadcast(*[np.asarray(v) for v in params.values()]).shape
+    one, zero = np.ones(shape), np.zeros(shape)
+    e_aa, e_ma = rc2_advance(one, zero, zero, zero, zero, dt_s=dt_s, **params)
+    e_am, e_mm = rc2_advance(zero, one, zero, zero, zero, dt_s=dt_s, **params)
+    g_im = 1.0 / _as_float(r_im_k_per_w)
+    g_io = 1.0 / _as_float(r_io_k_per_w)
+    g_mo = 1.0 / _as_float(r_mo_k_per_w)
+    det_g = g_im * g_io + g_im * g_mo + g_io * g_mo
+    return RC2Step(
+        e_aa, e_am, e_ma, e_mm, (g_im + g_mo) / det_g, g_im / det_g, g_im / det_g, (g_im + g_io) / det_g
+    )
+
+
+def rc2_advance_step(
+    t_air_c: ArrayLike,
+    t_mass_c: ArrayLike,
+    t_out_c: ArrayLike,
+    q_air_w: ArrayLike,
+    q_mass_w: ArrayLike,
+    step: RC2Step,
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`rc2_advance` over the fixed step of ``step`` (about 20 operations, no exponentials)."""
+    q_a = _as_float(q_air_w)
+    q_m = _as_float(q_mass_w)
+    inf_a = step.k_aa * q_a + step.k_am * q_m + t_out_c
+    inf_m = step.k_ma * q_a + step.k_mm * q_m + t_out_c
+    e_a = t_air_c - inf_a
+    e_m = t_mass_c - inf_m
+    return inf_a + step.e_aa * e_a + step.e_am * e_m, inf_m + step.e_ma * e_a + step.e_mm * e_m
