@@ -66,7 +66,8 @@ class Meter(Fleet):
         self.import_wh[idx] += np.maximum(g, 0.0) * dt_h
         self.export_wh[idx] += np.maximum(-g, 0.0) * dt_h
         self.load_wh[idx] += self.load_w[idx] * dt_h
-        self.shed_wh[idx] += self.shed_w[idx] * dt_h
+        if self.shed_w.any():  # only during outages
+            self.shed_wh[idx] += self.shed_w[idx] * dt_h
         self.t0[idx] = t
 
     def read(self, row: int, t: float) -> dict[str, float]:

@@ -74,6 +74,7 @@ class ThermostatFleet(Fleet):
         self.heat_sp_c = np.zeros(self.n)
         self.cool_sp_c = np.zeros(self.n)
         self.period = np.full(self.n, -1, dtype=np.intp)
+        self.next_edge_s = np.full(self.n, -np.inf)
         # held over the step
         self.q_air_w = np.zeros(self.n)
         self.q_mass_w = np.zeros(self.n)
@@ -120,21 +121,34 @@ class ThermostatFleet(Fleet):
             return count
         return np.take_along_axis(self.sched_order[idx], count[:, None], axis=1)[:, 0]
 
+    def _hours_to_next_edge(self, idx: Index, local_hour: Any) -> Any:
+        """Hours from ``local_hour`` to each row's next schedule edge (in (0, 24])."""
+        ahead = (self.sched_edges[:, idx] - local_hour) % 24.0
+        ahead[ahead <= 1e-9] = 24.0
+        return ahead.min(axis=0)
+
     def _setpoints(self, t: float, idx: Index, full: bool) -> None:
         """Refresh the schedule's setpoints, expire holds and resolve the effective setpoints.
 
         They only change at schedule edges, hold expiry and commands, so a full tick recomputes
         only when something changed; a replan (``full`` False) always recomputes its rows.
         """
-        period = self.schedule_period(idx, self.world.cell_local_hour[self.cell[idx]])
-        moved = period != self.period[idx]
-        dirty = not full or bool(moved.any())
-        if dirty:
-            rows = np.flatnonzero(moved) if full else None
-            target = rows if full else idx
-            p = period[rows] if full else period
-            self.sched_heat_now[target] = np.take_along_axis(self.sched_heat[target], p[:, None], axis=1)[:, 0]
-            self.sched_cool_now[target] = np.take_along_axis(self.sched_cool[target], p[:, None], axis=1)[:, 0]
+        dirty = not full
+        # a full tick looks only at the rows whose next schedule edge has come (usually none)
+        rows = np.flatnonzero(t + 1e-6 >= self.next_edge_s) if full else idx
+        if not self.empty(rows):
+            hour = self.world.cell_local_hour[self.cell[rows]]
+            period = self.schedule_period(rows, hour)
+            self.next_edge_s[rows] = t + 3600.0 * self._hours_to_next_edge(rows, hour)
+            if full:
+                moved = period != self.period[rows]
+                rows, period = rows[moved], period[moved]
+                dirty = bool(rows.size)
+            self.period[rows] = period
+            p = period[:, None]
+            self.sched_heat_now[rows] = np.take_along_axis(self.sched_heat[rows], p, axis=1)[:, 0]
+            self.sched_cool_now[rows] = np.take_along_axis(self.sched_cool[rows], p, axis=1)[:, 0]
+        period = self.period[idx]
         hold = self.hold[idx]
         if hold.any():  # holds expire at their time or at the next schedule transition
             expired = ((hold == HOLD_UNTIL) & (t >= self.hold_until_s[idx])) | (
@@ -142,7 +156,6 @@ class ThermostatFleet(Fleet):
             if expired.any():
                 self.hold[idx] = np.where(expired, HOLD_NONE, hold).astype(np.int8)
                 dirty = True
-        self.period[idx] = period
         if dirty:
             heat_sp, cool_sp = th.effective_setpoints(
                 self.mode[idx], self.hold[idx] != HOLD_NONE, self.hold_heat_c[idx], self.hold_cool_c[idx],
