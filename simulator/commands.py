@@ -158,6 +158,17 @@ class StopCharging(Command):
 
 
 @dataclass(frozen=True)
+class SetChargerLock(Command):
+    """Lock or unlock a charger: a locked charger never charges, whatever plugs in."""
+
+    locked: bool = True
+    target_kind: ClassVar[tuple[str, ...]] = ("charger",)
+
+    def check(self) -> None:
+        _flag("locked", self.locked, self.device_id)
+
+
+@dataclass(frozen=True)
 class SetChargeCurrent(Command):
     current_a: float = 32.0
     target_kind: ClassVar[tuple[str, ...]] = ("charger",)
@@ -191,7 +202,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
     cls.__name__: cls
     for cls in (
         SetBatteryMode, SetBatteryReserve, SetStormMode, SetGridPermissions, SetThermostatMode,
-        SetSetpoints, ResumeSchedule, SetFanMode, StartCharging, StopCharging, SetChargeCurrent,
+        SetSetpoints, ResumeSchedule, SetFanMode, StartCharging, StopCharging, SetChargerLock, SetChargeCurrent,
         SetVehicleChargeLimit, CurtailSolar,
     )
 }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,27 @@ class Runtime:
 
     def _build(self) -> None:
         self.world = World(self.scenario)
+        self.world.observers.append(self._notify)
         self._log: list[EventRecord] = []
         self._seq = 0
+        self.generation = getattr(self, "generation", -1) + 1  # +1 at every reset
+
+    def _notify(self, t_s: float) -> None:
+        for observer in list(getattr(self, "_observers", ())):
+            observer(t_s)
+
+    def add_tick_observer(self, observer: Callable[[float], None]) -> None:
+        """Call ``observer(t_s)`` after every fleet tick (under the runtime's lock; keep it short).
+
+        Observers survive :meth:`reset`; compare :attr:`generation` to notice a rebuilt world.
+        """
+        if not hasattr(self, "_observers"):
+            self._observers: list[Callable[[float], None]] = []
+        self._observers.append(observer)
+
+    def remove_tick_observer(self, observer: Callable[[float], None]) -> None:
+        if observer in getattr(self, "_observers", []):
+            self._observers.remove(observer)
 
     # -- time ----------------------------------------------------------------------------
     @property

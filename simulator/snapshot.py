@@ -141,9 +141,10 @@ def _thermostat(v: View, ts: Any, row: int, t: float, info: DeviceInfo, f: Fault
 def _charger_common(ch: Any, row: int) -> tuple[int, int]:
     p = float(ch.power_w[row])
     plugged = bool(ch.plugged[row])
-    state = int(ev.pilot_state(plugged, bool(ch.enabled[row]), p, bool(ch.fault[row])))
-    at_limit = plugged and p == 0.0 and bool(ch.enabled[row])
-    status = int(ev.ocpp_status(state, p, plugged, bool(ch.enabled[row]), at_limit, bool(ch.fault[row])))
+    enabled = bool(ch.enabled[row]) and not bool(ch.locked[row])
+    state = int(ev.pilot_state(plugged, enabled, p, bool(ch.fault[row])))
+    at_limit = plugged and p == 0.0 and enabled
+    status = int(ev.ocpp_status(state, p, plugged, enabled, at_limit, bool(ch.fault[row])))
     return state, status
 
 
@@ -153,6 +154,7 @@ def _charger(v: View, ch: Any, row: int, t: float, info: DeviceInfo, f: Faults) 
     return ChargerState(
         info=info, time_s=t, plugged=bool(ch.plugged[row]), pilot_state=ev.STATE_LETTERS[state],
         ocpp_status=ev.OCPP_STATUS_NAMES[status], charging_enabled=bool(ch.enabled[row]),
+        locked=bool(ch.locked[row]),
         current_limit_a=float(ch.current_limit_a[row]), max_current_a=float(ch.max_current_a[row]),
         voltage_v=float(ch.voltage_v[row]), power_w=float(ch.power_w[row]), session_energy_wh=r["session_wh"],
         energy_wh=r["energy_wh"], vehicle_id=ch.vehicle_ids[row], faults=f,

@@ -116,6 +116,7 @@ class ChargerState:
     pilot_state: str  # J1772 A-F
     ocpp_status: str
     charging_enabled: bool
+    locked: bool
     current_limit_a: float
     max_current_a: float
     voltage_v: float

@@ -287,6 +287,8 @@ class World:
                  tdev.FAN_NAMES[ts.fan_mode[row]])
         elif isinstance(c, cmd.StartCharging | cmd.StopCharging):
             setv("charging_enabled", ch.enabled, isinstance(c, cmd.StartCharging))
+        elif isinstance(c, cmd.SetChargerLock):
+            setv("locked", ch.locked, c.locked)
         elif isinstance(c, cmd.SetChargeCurrent):
             setv("current_limit_a", ch.current_limit_a, float(c.current_a))
         elif isinstance(c, cmd.SetVehicleChargeLimit):

@@ -39,6 +39,7 @@ class ChargerFleet(Fleet):
         self.soc = p(specs, "initial_soc_pct") / 100.0
         self.plugged = np.zeros(self.n, dtype=bool)
         self.enabled = np.ones(self.n, dtype=bool)
+        self.locked = np.zeros(self.n, dtype=bool)  # a setting that outlives sessions
         self.fault = np.zeros(self.n, dtype=bool)
         self.session_target_frac = self.charge_limit_frac.copy()
         self.departure_s = np.full(self.n, np.nan)
@@ -74,7 +75,7 @@ class ChargerFleet(Fleet):
             rows = np.flatnonzero(self.plugged)
         r = rows
         p = ev.charge_power_w(
-            self.soc[r], plugged=self.plugged[r], charging_enabled=self.enabled[r] & ~self.fault[r],
+            self.soc[r], plugged=self.plugged[r], charging_enabled=self.enabled[r] & ~self.fault[r] & ~self.locked[r],
             offered_current_a=self.current_limit_a[r], voltage_v=self.voltage_v[r], obc_max_w=self.obc_max_w[r],
             p_max_w=self.p_max_w[r], charge_limit_frac=self.target_frac(r), capacity_wh=self.capacity_wh[r],
             efficiency=self.efficiency[r], dt_s=horizon_s,

@@ -111,6 +111,11 @@ CASES: dict[str, Case] = {
         {"charging_enabled": (False, True)},
         setup=[c.StopCharging(CHG)],
     ),
+    "SetChargerLock": Case(
+        c.SetChargerLock(CHG, locked=True),
+        lambda rt: rt.truth(CHG).locked is True and rt.truth(CHG).pilot_state in ("A", "B"),
+        {"locked": (False, True)},
+    ),
     "SetChargeCurrent": Case(
         c.SetChargeCurrent(CHG, current_a=24.0),
         lambda rt: rt.truth(CHG).current_limit_a == 24.0,
@@ -624,3 +629,17 @@ def test_stop_charging_stops_the_ev_drawing_power() -> None:
     rt.submit(c.StartCharging(charger))
     rt.advance(60.0)
     assert rt.truth(charger).power_w > 0.0
+
+
+def test_a_locked_charger_never_charges_across_sessions() -> None:
+    """A lock outlives sessions: a car that plugs in while the charger is locked draws nothing."""
+    rt = Runtime.from_scenario("single-home")
+    rt.submit(c.SetChargerLock(CHG, locked=True))
+    saw_plugged = False
+    for _ in range(3 * 24 * 6):  # three days in 10-minute reads
+        rt.advance(600.0)
+        charger = rt.truth(CHG)
+        assert charger.power_w == 0.0 and charger.locked
+        saw_plugged |= charger.plugged
+    assert saw_plugged, "a car should have plugged in over three days"
+    rt.submit(c.SetChargerLock(CHG, locked=False))

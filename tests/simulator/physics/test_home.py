@@ -163,7 +163,10 @@ def _inside_min(m: int, a: int, b: int) -> bool:
 def test_tariff_period_matches_an_integer_reference(ps, pe, os_, oe, minute, days):
     """Windows may wrap midnight; peak overrides off-peak where they overlap; any day offset."""
     code = hp.tariff_period(
-        minute / 60.0 + 24.0 * days, peak_start_h=ps / 60, peak_end_h=pe / 60, off_peak_start_h=os_ / 60,
+        minute / 60.0 + 24.0 * days,
+        peak_start_h=ps / 60,
+        peak_end_h=pe / 60,
+        off_peak_start_h=os_ / 60,
         off_peak_end_h=oe / 60,
     )
     expected = 2 if _inside_min(minute, ps, pe) else 0 if _inside_min(minute, os_, oe) else 1
@@ -176,7 +179,10 @@ def test_tariff_period_examples():
     code = hp.tariff_period(hours_, peak_start_h=6.0, peak_end_h=10.0, off_peak_start_h=21.0, off_peak_end_h=7.0)
     np.testing.assert_array_equal(code, [0, 0, 2, 2, 2, 2, 1, 1, 0, 0, 0, 2, 0])
     wrap_peak = hp.tariff_period(
-        np.array([21.0, 23.0, 0.5, 1.0, 12.0]), peak_start_h=22.0, peak_end_h=1.0, off_peak_start_h=0.0,
+        np.array([21.0, 23.0, 0.5, 1.0, 12.0]),
+        peak_start_h=22.0,
+        peak_end_h=1.0,
+        off_peak_start_h=0.0,
         off_peak_end_h=6.0,
     )
     np.testing.assert_array_equal(wrap_peak, [1, 2, 2, 0, 1])
@@ -229,12 +235,22 @@ def islanded_homes(draw: st.DrawFn) -> tuple[float, float, float]:
     eta = math.sqrt(draw(_floats(0.8, 0.98)))
     bat = float(
         bp.dispatch_w(
-            draw(_floats(0.0, 1.0)) * cap, cons - pv, capacity_wh=cap, p_charge_max_w=draw(_floats(2e3, 12e3)),
-            p_discharge_max_w=draw(_floats(2e3, 12e3)), grid_charge_max_w=draw(_floats(1e3, 12e3)),
-            eta_charge=eta, eta_discharge=eta, mode=draw(st.sampled_from([0, 1, 2])),
-            reserve_frac=draw(_floats(0.0, 1.0)), grid_charging=draw(st.booleans()),
-            export_rule=draw(st.sampled_from([0, 1, 2])), period=draw(st.sampled_from([0, 1, 2])),
-            storm_watch=draw(st.booleans()), outage=True, dt_s=draw(_floats(1.0, 900.0)),
+            draw(_floats(0.0, 1.0)) * cap,
+            cons - pv,
+            capacity_wh=cap,
+            p_charge_max_w=draw(_floats(2e3, 12e3)),
+            p_discharge_max_w=draw(_floats(2e3, 12e3)),
+            grid_charge_max_w=draw(_floats(1e3, 12e3)),
+            eta_charge=eta,
+            eta_discharge=eta,
+            mode=draw(st.sampled_from([0, 1, 2])),
+            reserve_frac=draw(_floats(0.0, 1.0)),
+            grid_charging=draw(st.booleans()),
+            export_rule=draw(st.sampled_from([0, 1, 2])),
+            period=draw(st.sampled_from([0, 1, 2])),
+            storm_watch=draw(st.booleans()),
+            outage=True,
+            dt_s=draw(_floats(1.0, 900.0)),
         )
     )
     return cons, pv, bat
@@ -259,8 +275,9 @@ def test_island_balances_to_zero_grid(home):
 def test_island_examples():
     # deficit fully covered by the battery; deficit half covered; surplus absorbed then curtailed;
     # no consumption at all
-    served, pv_used = hp.island([3000.0, 4000.0, 1000.0, 0.0], [1000.0, 0.0, 5000.0, 2000.0],
-                                [2000.0, 2000.0, -1500.0, -500.0])
+    served, pv_used = hp.island(
+        [3000.0, 4000.0, 1000.0, 0.0], [1000.0, 0.0, 5000.0, 2000.0], [2000.0, 2000.0, -1500.0, -500.0]
+    )
     np.testing.assert_allclose(served, [1.0, 0.5, 1.0, 1.0])
     np.testing.assert_allclose(pv_used, [1000.0, 0.0, 2500.0, 500.0])
 
