@@ -170,7 +170,8 @@ def dispatch_w(
       surplus; below the reserve, charge from the grid (when allowed) to restore it.
     * Time of use: off-peak charges to full (from the grid when allowed, else surplus only and
       no discharge); peak discharges to cover the deficit down to the reserve (at full power,
-      exporting, when the export rule allows the battery to export); shoulder is self-consumption.
+      exporting, when the export rule allows the battery to export) and never charges from the
+      grid; shoulder is self-consumption.
     * Backup, and storm watch: reserve 100 % — never discharge on-grid, charge to full.
     * Outage (islanded): the reserve is available; serve the deficit down to empty, absorb the
       surplus; no grid.
@@ -201,7 +202,9 @@ def dispatch_w(
                           dt_s=dt_s)
     # grid top-up only where allowed and below the target (usually a handful of rows)
     grid_target = np.maximum(reserve, off_peak | backup_like)
-    need = np.asarray(grid_charging, dtype=bool) & on_grid & (e < grid_target * capacity_wh)
+    # (never at time-of-use peak prices: a TOU battery waits for off-peak or shoulder to top up)
+    peak = tou & (period == PERIOD_PEAK)
+    need = np.asarray(grid_charging, dtype=bool) & on_grid & ~peak & (e < grid_target * capacity_wh)
     if need.any():
         shape = np.broadcast_shapes(need.shape, surplus.shape)
         r = np.flatnonzero(np.broadcast_to(need, shape))

@@ -432,7 +432,16 @@ def test_backup_and_storm_watch_never_discharge_on_grid(b, soc0, s, net_w, dt_s)
 @given(
     batteries(),
     socs,
-    settings(export_rule=st.sampled_from([bp.EXPORT_SOLAR_ONLY, bp.EXPORT_NEVER])),
+    st.one_of(
+        settings(export_rule=st.sampled_from([bp.EXPORT_SOLAR_ONLY, bp.EXPORT_NEVER])),
+        # the one place the battery may export: TOU peak, on-grid
+        settings(
+            **on_grid,
+            export_rule=st.sampled_from([bp.EXPORT_SOLAR_ONLY, bp.EXPORT_NEVER]),
+            mode=st.just(bp.MODE_TIME_OF_USE),
+            period=st.just(bp.PERIOD_PEAK),
+        ),
+    ),
     _floats(0.0, 10_000.0),
     _floats(0.0, 10_000.0),
     steps_s,
@@ -558,7 +567,7 @@ def test_fleet_dispatch_and_advance_equal_per_battery_results(fleet, dt_s):
     np.testing.assert_array_equal(e_fleet, e_alone)
 
 
-# --- regressions and known defects -------------------------------------------------------------
+# --- regressions ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("pct_per_month", [1e-6, 1e-9, 1e-12])
