@@ -203,7 +203,7 @@ def dispatch_w(
     # grid top-up only where allowed and below the target (usually a handful of rows)
     grid_target = np.maximum(reserve, off_peak | backup_like)
     # (never at time-of-use peak prices: a TOU battery waits for off-peak or shoulder to top up)
-    peak = tou & (period == PERIOD_PEAK)
+    peak = tou & (period == PERIOD_PEAK) & ~backup_like  # a storm watch still fills up
     need = np.asarray(grid_charging, dtype=bool) & on_grid & ~peak & (e < grid_target * capacity_wh)
     if need.any():
         shape = np.broadcast_shapes(need.shape, surplus.shape)
