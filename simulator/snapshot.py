@@ -214,6 +214,28 @@ class Snapshot:
         for h in self._home_ids:
             yield self.home(h)
 
+    def columns(self, kind: str) -> dict[str, Any]:
+        """Every device of one kind at once, as aligned columns (cheap for thousands of devices).
+
+        ``device_id`` (list) and numpy arrays in SI units and gridtwin signs: battery ``power_w``,
+        ``soc_pct``, ``energy_wh``, ``capacity_wh``, ``charged_wh``, ``discharged_wh``; solar
+        ``power_w``, ``energy_wh``; plus boolean ``offline`` and ``stale_telemetry`` (faults).
+        """
+        f = self._view.fleets[kind]  # frozen: materialised to this instant
+        ids = list(f.ids)
+        faults = self._view.device_faults
+        offline = np.array(["offline" in faults.get(d, ()) for d in ids], dtype=bool)
+        stale = np.array(["stale_telemetry" in faults.get(d, ()) for d in ids], dtype=bool)
+        out: dict[str, Any] = {"device_id": ids, "offline": offline, "stale_telemetry": stale}
+        if kind == "battery":
+            out.update(power_w=f.power_w, soc_pct=100.0 * f.energy_wh / f.capacity_wh, energy_wh=f.energy_wh,
+                       capacity_wh=f.capacity_wh, charged_wh=f.charged_wh, discharged_wh=f.discharged_wh)
+        elif kind == "solar":
+            out.update(power_w=f.power_w, energy_wh=f.energy_wh)
+        else:
+            raise ValueError(f"columns are available for battery and solar, not {kind!r}")
+        return out
+
     def arrays(self, kind: str) -> dict[str, np.ndarray]:
         """Read-only arrays of one fleet (``battery``, ``solar``, ``thermostat``, ``charger``, ``meter``)."""
         src = self._view.meter if kind == "meter" else self._view.fleets[kind]
