@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from .devices.base import Fleet, Index
-from .physics import battery as bp
 from .physics import home as hp
 
 
@@ -121,6 +120,3 @@ class Meter(Fleet):
                 r = rows[has]
                 fleet.q_air_w[r] = fleet.hvac_heat_w[r] + 0.5 * fleet.gains_w[r]
 
-
-def export_never(rule: Any) -> Any:
-    return rule == bp.EXPORT_NEVER

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,12 +27,12 @@ from .errors import CommandRejected, InvalidParameter, ScenarioError, Simulation
 from .scenario import BUILTIN_SCENARIOS, Scenario, load_scenario
 from .snapshot import Snapshot, View
 from .state import DeviceInfo, DeviceState, HomeInfo, HomeState
-from .world import FaultRecord, World
+from .world import FaultRecord, World, long_lived
 
 __all__ = [
     "BUILTIN_SCENARIOS", "Clock", "CommandReceipt", "CommandRejected", "EventRecord", "InvalidParameter",
     "ManualClock", "Runtime", "ScaledClock", "Scenario", "ScenarioError", "SimulationError", "Snapshot",
-    "UnknownDevice", "load_scenario",
+    "UnknownDevice", "load_scenario", "long_lived",
 ]
 
 
@@ -79,6 +80,8 @@ class Runtime:
         self._source = source
         self.clock: Clock = clock if clock is not None else ManualClock(scenario.start_s)
         self._lock = threading.RLock()
+        self._observers: list[Callable[[float], None]] = []
+        self.generation = -1  # +1 at every (re)build: a reset gives a new world
         self._build()
 
     @classmethod
@@ -93,11 +96,12 @@ class Runtime:
         self.world = World(self.scenario)
         self.world.observers.append(self._notify)
         self._log: list[EventRecord] = []
+        self._by_device: dict[str, list[EventRecord]] = {}
         self._seq = 0
-        self.generation = getattr(self, "generation", -1) + 1  # +1 at every reset
+        self.generation += 1
 
     def _notify(self, t_s: float) -> None:
-        for observer in list(getattr(self, "_observers", ())):
+        for observer in list(self._observers):
             observer(t_s)
 
     def add_tick_observer(self, observer: Callable[[float], None]) -> None:
@@ -105,13 +109,7 @@ class Runtime:
 
         Observers survive :meth:`reset`; compare :attr:`generation` to notice a rebuilt world.
         """
-        if not hasattr(self, "_observers"):
-            self._observers: list[Callable[[float], None]] = []
         self._observers.append(observer)
-
-    def remove_tick_observer(self, observer: Callable[[float], None]) -> None:
-        if observer in getattr(self, "_observers", []):
-            self._observers.remove(observer)
 
     # -- time ----------------------------------------------------------------------------
     @property
@@ -149,17 +147,15 @@ class Runtime:
         The server's driver calls this from its event loop in small chunks, so requests are never
         starved by a long catch-up. Returns True when the simulation has caught up.
         """
-        import time as _time
-
         with self._lock:
             target = self.clock.now_s()
             env = self.world.env
-            deadline = _time.perf_counter() + budget_s
+            deadline = time.perf_counter() + budget_s
             n = 0
             while env.peek() <= target:
                 env.step()
                 n += 1
-                if n % 16 == 0 and _time.perf_counter() > deadline:
+                if n % 16 == 0 and time.perf_counter() > deadline:
                     return False
             if target > env.now:
                 env.run(until=target)
@@ -221,12 +217,12 @@ class Runtime:
                                           device_id=command.device_id)
             except CommandRejected as err:
                 rec.status, rec.reason = "rejected", str(err)
-                self._log.append(rec)
+                self._record(rec)
                 raise
             except Exception:
                 self._seq -= 1
                 raise
-            self._log.append(rec)
+            self._record(rec)
             self.world.env.process(self._apply_later(command, rec, delay_s))
             if delay_s == 0:
                 self.world.drain()  # process the zero-delay event now
@@ -245,9 +241,15 @@ class Runtime:
         except CommandRejected as err:
             rec.status, rec.reason = "rejected", str(err)
 
+    def _record(self, rec: EventRecord) -> None:
+        self._log.append(rec)
+        self._by_device.setdefault(rec.device_id, []).append(rec)
+
     def events(self, *, since_seq: int = 0, device_id: str | None = None) -> list[EventRecord]:
+        """The event log (oldest first) after ``since_seq``, optionally of one device."""
         with self._lock:
-            return [r for r in self._log if r.seq > since_seq and (device_id is None or r.device_id == device_id)]
+            log = self._log if device_id is None else self._by_device.get(device_id, [])
+            return [r for r in log if r.seq > since_seq]
 
     # -- faults --------------------------------------------------------------------------
     def add_fault(self, target: str, kind: str, *, start_s: float | None = None, end_s: float,

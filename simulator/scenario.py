@@ -80,6 +80,16 @@ class Scenario:
     homes: tuple[HomeSpec, ...]
     windows: tuple[WindowSpec, ...] = field(default=())
 
+    def home(self, home_id: str) -> HomeSpec | None:
+        """The home with this id (ids are ``home-<index>``, so no scan is needed)."""
+        try:
+            index = int(home_id.removeprefix("home-"))
+        except ValueError:
+            return None
+        if 0 <= index < len(self.homes) and self.homes[index].home_id == home_id:
+            return self.homes[index]
+        return None
+
     @property
     def cells(self) -> tuple[Cell, ...]:
         names = sorted({h.cell for h in self.homes})

@@ -224,8 +224,13 @@ class Snapshot:
         f = self._view.fleets[kind]  # frozen: materialised to this instant
         ids = list(f.ids)
         faults = self._view.device_faults
-        offline = np.array(["offline" in faults.get(d, ()) for d in ids], dtype=bool)
-        stale = np.array(["stale_telemetry" in faults.get(d, ()) for d in ids], dtype=bool)
+        offline = np.zeros(len(ids), dtype=bool)
+        stale = np.zeros(len(ids), dtype=bool)
+        for dev, active in faults.items():  # usually none or a handful
+            dkind, _, row = self._view.world.device_index[dev]
+            if dkind == kind:
+                offline[row] = "offline" in active
+                stale[row] = "stale_telemetry" in active
         out: dict[str, Any] = {"device_id": ids, "offline": offline, "stale_telemetry": stale}
         if kind == "battery":
             out.update(power_w=f.power_w, soc_pct=100.0 * f.energy_wh / f.capacity_wh, energy_wh=f.energy_wh,

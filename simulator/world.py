@@ -12,8 +12,10 @@ touch a :class:`World`.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +41,22 @@ FAULT_KINDS = ("offline", "stale_telemetry", "command_rejected", "command_not_ap
                "sensor_bias", "outage", "storm_watch")
 HOME_WINDOW_KINDS = ("outage", "storm_watch")
 _RAW = object()  # "log the array's own value"
+
+
+@contextlib.contextmanager
+def long_lived() -> Iterator[None]:
+    """Freeze what exists now out of the garbage collector's scans while the block runs.
+
+    A world of 10,000 homes is ~10^6 long-lived objects; without this, every few ticks the
+    collector rescans them (3.1 s -> 2.3 s for a 10,000-home day). Unfrozen on exit, so callers
+    inside a long process (tests) leave nothing frozen behind.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass

@@ -53,27 +53,23 @@ class ChargerFleet(Fleet):
         return np.minimum(self.session_target_frac[idx], self.charge_limit_frac[idx])
 
     def materialise(self, t: float, idx: Index) -> None:
-        if isinstance(idx, slice):  # whole fleet: only the vehicles drawing power change
-            rows = np.flatnonzero(self.power_w)
-            dt = t - self.t0[rows]
-            self.t0[idx] = t
-            idx = rows
-        else:
-            dt = t - self.t0[idx]
-            self.t0[idx] = t
-        p = self.power_w[idx]
-        self.soc[idx] = ev.advance_soc(self.soc[idx], p, efficiency=self.efficiency[idx],
-                                       capacity_wh=self.capacity_wh[idx], dt_s=dt)
+        # a whole-fleet tick: only the vehicles drawing power change
+        rows = np.flatnonzero(self.power_w) if isinstance(idx, slice) else idx
+        dt = t - self.t0[rows]
+        self.t0[idx] = t
+        p = self.power_w[rows]
+        self.soc[rows] = ev.advance_soc(self.soc[rows], p, efficiency=self.efficiency[rows],
+                                        capacity_wh=self.capacity_wh[rows], dt_s=dt)
         e = p * dt / 3600.0
-        self.session_wh[idx] += e
-        self.energy_wh[idx] += e
+        self.session_wh[rows] += e
+        self.energy_wh[rows] += e
 
     def plan(self, t: float, idx: Index, horizon_s: float) -> None:
         homes, rows = self.homes_of(idx), idx
         if isinstance(idx, slice):  # whole fleet: only plugged-in vehicles can draw power
             self.power_w[:] = 0.0
             rows = np.flatnonzero(self.plugged)
-        r = rows
+        r = rows  # short name for the long call below
         p = ev.charge_power_w(
             self.soc[r], plugged=self.plugged[r], charging_enabled=self.enabled[r] & ~self.fault[r] & ~self.locked[r],
             offered_current_a=self.current_limit_a[r], voltage_v=self.voltage_v[r], obc_max_w=self.obc_max_w[r],

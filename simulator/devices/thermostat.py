@@ -46,13 +46,13 @@ class ThermostatFleet(Fleet):
         self.fan_mode = code_array(specs, "fan_mode", FAN_NAMES)
         self.eco_heat_c = p(specs, "eco_heat_c")
         self.eco_cool_c = p(specs, "eco_cool_c")
-        self.sched_h = np.stack([p(specs, f"{k}_h") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
+        sched_h = np.stack([p(specs, f"{k}_h") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
         self.sched_heat = np.stack([p(specs, f"heat_{k}_c") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
         self.sched_cool = np.stack([p(specs, f"cool_{k}_c") for k in PERIODS], axis=1) if self.n else np.zeros((0, 4))
         # schedule edges sorted per device, so the period in force is a count of edges passed
-        self.sched_order = np.argsort(self.sched_h, axis=1, kind="stable")
+        self.sched_order = np.argsort(sched_h, axis=1, kind="stable")
         # edge k of every device as one contiguous array (k = 0..3), for cheap compares per tick
-        self.sched_edges = np.ascontiguousarray(np.take_along_axis(self.sched_h, self.sched_order, axis=1).T)
+        self.sched_edges = np.ascontiguousarray(np.take_along_axis(sched_h, self.sched_order, axis=1).T)
         self.sched_in_order = bool(np.all(self.sched_order == np.arange(4)))
         self.sched_heat_now = np.zeros(self.n)
         self.sched_cool_now = np.zeros(self.n)
@@ -61,10 +61,9 @@ class ThermostatFleet(Fleet):
         self.hold_cool_c = np.zeros(self.n)
         self.hold_until_s = np.full(self.n, np.inf)
         self.hold_period = np.zeros(self.n, dtype=np.intp)
-        self.step_s = float(world.step_s)
         self._step = th.rc2_step_matrix(c_air_j_per_k=self.c_air, c_mass_j_per_k=self.c_mass,
                                         r_im_k_per_w=self.r_im, r_io_k_per_w=self.r_io, r_mo_k_per_w=self.r_mo,
-                                        dt_s=self.step_s)
+                                        dt_s=world.step_s)
         self.t_air = p(specs, "initial_temp_c")
         self.t_mass = self.t_air.copy()
         self.sensor_bias_c = np.zeros(self.n)
@@ -96,7 +95,7 @@ class ThermostatFleet(Fleet):
         if isinstance(idx, slice) and self.n:
             # a whole-fleet tick: the precomputed one-step propagator, except for rows a command
             # or event re-planned mid-step (their interval is shorter)
-            odd = np.abs(dt - self.step_s) > 1e-6
+            odd = np.abs(dt - self.world.step_s) > 1e-6
             s = self._step
             t_air, t_mass = th.rc2_advance_step(self.t_air, self.t_mass, self.t_out_c, self.q_air_w, self.q_mass_w, s)
             if odd.any():

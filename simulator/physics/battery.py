@@ -189,7 +189,8 @@ def dispatch_w(
     tou = (mode == MODE_TIME_OF_USE) & on_grid
     period = np.asarray(period)
     off_peak = tou & (period == PERIOD_OFF_PEAK)
-    peak_export = tou & (period == PERIOD_PEAK) & (np.asarray(export_rule) == EXPORT_BATTERY_OK)
+    peak = tou & (period == PERIOD_PEAK)
+    peak_export = peak & (np.asarray(export_rule) == EXPORT_BATTERY_OK)
 
     discharge = max_discharge_w(e, capacity_wh=capacity_wh, p_discharge_max_w=p_discharge_max_w,
                                 eta_discharge=eta_discharge, dt_s=dt_s, floor_frac=reserve,
@@ -203,8 +204,8 @@ def dispatch_w(
     # grid top-up only where allowed and below the target (usually a handful of rows)
     grid_target = np.maximum(reserve, off_peak | backup_like)
     # (never at time-of-use peak prices: a TOU battery waits for off-peak or shoulder to top up)
-    peak = tou & (period == PERIOD_PEAK) & ~backup_like  # a storm watch still fills up
-    need = np.asarray(grid_charging, dtype=bool) & on_grid & ~peak & (e < grid_target * capacity_wh)
+    # (a storm watch still fills up)
+    need = np.asarray(grid_charging, dtype=bool) & on_grid & ~(peak & ~backup_like) & (e < grid_target * capacity_wh)
     if need.any():
         shape = np.broadcast_shapes(need.shape, surplus.shape)
         r = np.flatnonzero(np.broadcast_to(need, shape))

@@ -592,10 +592,10 @@ def rc2_step_matrix(
     g_im = 1.0 / _as_float(r_im_k_per_w)
     g_io = 1.0 / _as_float(r_io_k_per_w)
     g_mo = 1.0 / _as_float(r_mo_k_per_w)
-    det_g = g_im * g_io + g_im * g_mo + g_io * g_mo
-    return RC2Step(
-        e_aa, e_am, e_ma, e_mm, (g_im + g_mo) / det_g, g_im / det_g, g_im / det_g, (g_im + g_io) / det_g
-    )
+    # the equilibrium's response to unit heat at each node, from the offsets rc2_advance uses
+    k_aa, k_ma, _ = _rc2_offsets(one, zero, g_im, g_io, g_mo)
+    k_am, k_mm, _ = _rc2_offsets(zero, one, g_im, g_io, g_mo)
+    return RC2Step(e_aa, e_am, e_ma, e_mm, k_aa, k_am, k_ma, k_mm)
 
 
 def rc2_advance_step(
