@@ -1,4 +1,10 @@
-"""Shared test configuration: Hypothesis profiles (dev, and ci when ``CI`` is set)."""
+"""Shared test configuration: Hypothesis profiles.
+
+* ``dev`` (default) and ``ci`` (when ``CI`` is set) are derandomised: the README's test command
+  gives every user the same examples, so a run is reproducible and no one meets a flake;
+* ``explore`` draws fresh random examples, more of them, and keeps a database of failures: use it
+  when hunting bugs (``pytest --hypothesis-profile explore``).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("dev", max_examples=60, deadline=None)
-settings.register_profile(
-    "ci",
-    max_examples=40,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+settings.register_profile("dev", max_examples=60, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=40, deadline=None, database=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
