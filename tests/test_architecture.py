@@ -25,7 +25,7 @@ THIRD_PARTY_ALLOWED = {
     "gridtwin.simulator.physics": {"numpy", "pvlib", "pandas"},
     "gridtwin.simulator": {"numpy", "simpy", "yaml", "faker", "pvlib", "pandas"},
     "gridtwin.contracts": {"schemathesis", "hypothesis", "httpx", "pydantic", "yaml", "rich", "click"},
-    "gridtwin.fixtures": {"fastapi", "httpx", "sqlalchemy", "uvicorn", "pydantic", "starlette", "rich",
+    "gridtwin.fixtures": {"fastapi", "httpx", "sqlalchemy", "alembic", "uvicorn", "pydantic", "starlette", "rich",
                           "matplotlib", "numpy", "yaml", "pytest", "hypothesis", "schemathesis"},
 }
 
@@ -100,3 +100,28 @@ def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
     deep = tmp_path / "deep.py"
     deep.write_text("from gridtwin.simulator.world import World\nfrom gridtwin.simulator import runtime\n")
     assert _violations("gridtwin.fixtures.deep", deep) == ["gridtwin.simulator.world.World"]
+
+
+UNIFIED = "gridtwin.fixtures.unified"
+
+
+def _unified_violations(module: str, path: Path) -> list[str]:
+    """The unified API reaches the fakes over HTTP only: nothing of the simulator, the fakes or the rest
+    of the fixtures (the composition root ``world.py`` wires it up from outside)."""
+    return sorted(n for n in _imports(module, path)
+                  if n.startswith("gridtwin") and not (n == UNIFIED or n.startswith(UNIFIED + ".")))
+
+
+@pytest.mark.parametrize(("module", "path"), [m for m in _modules() if m[0].startswith(UNIFIED)],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_the_unified_api_never_reads_the_simulator(module: str, path: Path) -> None:
+    assert not _unified_violations(module, path), f"{module} imports {_unified_violations(module, path)}"
+
+
+def test_the_unified_rule_catches_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from gridtwin.simulator.runtime import Runtime\nfrom ...vendors import tesla\nfrom . import db\n")
+    found = _unified_violations(f"{UNIFIED}.adapters.bad", bad)
+    assert any(n.startswith("gridtwin.simulator.runtime") for n in found)
+    assert any(n.startswith("gridtwin.fixtures.vendors") for n in found)
+    assert not any(n.startswith(UNIFIED) for n in found)
