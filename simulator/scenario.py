@@ -23,7 +23,7 @@ import yaml
 from .catalog import CELL_RADIUS_DEG, CELLS, DEFAULTS, MODELS, PARAM_BOUNDS, TARIFFS, Cell, Tariff
 from .errors import ScenarioError
 
-BUILTIN_SCENARIOS = ("single-home", "neighbourhood", "fleet-10k")
+BUILTIN_SCENARIOS = ("single-home", "all-vendors", "neighbourhood", "fleet-10k")
 DEVICE_SLOTS = ("solar", "battery", "thermostat", "charger")
 _TOP_KEYS = {"name", "description", "seed", "start", "step_s", "tariff", "homes", "outages", "faults"}
 _FAULT_KINDS = ("offline", "stale_telemetry", "command_rejected", "command_not_applied", "inverter_trip",

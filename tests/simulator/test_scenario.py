@@ -45,7 +45,7 @@ def check_ids(sc: Scenario) -> None:
 
 
 def test_builtin_names() -> None:
-    assert set(BUILTIN_SCENARIOS) == {"single-home", "neighbourhood", "fleet-10k"}
+    assert set(BUILTIN_SCENARIOS) == {"single-home", "all-vendors", "neighbourhood", "fleet-10k"}
 
 
 def test_single_home_loads() -> None:

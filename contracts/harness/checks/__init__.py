@@ -1,0 +1,1 @@
+"""The four checks of the harness, one module each (``NAME``, ``run(ctx)``)."""
