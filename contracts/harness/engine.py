@@ -122,7 +122,7 @@ def run(target: Target, checks: Iterable[str] = CHECKS, *, seed: int = 0, max_ex
     report.results = [CheckResult(name) for name in CHECKS if name in wanted]
     api = Http("api", target.api_root, headers={KEY_HEADER: target.api_key}, counter=counter,
                timeout_s=target.timeout_s, transport=target.transport)
-    sim_headers = {"Authorization": f"Bearer {target.sim_token}"} if target.sim_token else {}
+    sim_headers = {"X-Sim-Token": target.sim_token} if target.sim_token else {}
     sim_http = Http("sim", target.sim_root, headers=sim_headers, counter=counter, timeout_s=target.timeout_s,
                     transport=target.transport)
     t_run = time.perf_counter()
