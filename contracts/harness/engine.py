@@ -130,7 +130,8 @@ def run(target: Target, checks: Iterable[str] = CHECKS, *, seed: int = 0, max_ex
         for result in report.results:
             ctx = Context(target=target, result=result, seed=seed,
                           max_examples=max_examples or DEFAULT_MAX_EXAMPLES, counter=counter, api=api,
-                          sim=Sim(sim_http), progress=lambda text, r=result: emit("progress", r, text))
+                          sim=Sim(sim_http, settle_s=target.settle_s),
+                          progress=lambda text, r=result: emit("progress", r, text))
             result.status = "running"
             emit("start", result, "")
             before, t0 = counter.total, time.perf_counter()

@@ -31,6 +31,9 @@ class Target:
     sim_url: str | None = None
     sim_token: str | None = None
     timeout_s: float = 30.0
+    # wall seconds to wait after each clock advance when the world runs on a scaled clock (a served
+    # API polls on its own schedule); a manual clock needs none
+    settle_s: float = 2.0
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
 
     @property

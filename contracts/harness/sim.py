@@ -7,6 +7,7 @@ positive = import); a unified device is matched to its truth by ``manufacturer``
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,8 +44,9 @@ class SimDevice:
 class Sim:
     """A thin client of the control plane; every call raises :class:`UnexpectedAnswer` on a non-2xx."""
 
-    def __init__(self, http: Http) -> None:
+    def __init__(self, http: Http, *, settle_s: float = 0.0) -> None:
         self.http = http
+        self.settle_s = settle_s
         self._devices: list[SimDevice] | None = None
 
     def _ok(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
@@ -61,8 +63,16 @@ class Sim:
         return float(self.clock()["now_s"])
 
     def advance(self, seconds: float) -> float:
-        """Move simulated time forward (the world runs every job due on the way); the new time."""
-        return float(self._ok("POST", "/clock/advance", {"seconds": seconds})["now_s"])
+        """Move simulated time forward; the new time.
+
+        On a manual clock the reference world runs every job due on the way before answering. On a
+        running (scaled) clock, as under ``gridtwin serve``, the API under test polls on its own
+        schedule, so the harness then waits ``settle_s`` of wall time for it to catch up.
+        """
+        clock = self._ok("POST", "/clock/advance", {"seconds": seconds})
+        if clock.get("mode") == "scaled" and self.settle_s > 0:
+            time.sleep(self.settle_s)
+        return float(clock["now_s"])
 
     def step_s(self) -> float:
         return float(self.clock().get("step_s") or 60.0)
