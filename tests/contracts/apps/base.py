@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gridtwin.fixtures.servers import RunningWorld, build_world, serve_in_thread
@@ -23,6 +23,7 @@ class Call:
     query: str
     key: str | None
     body: Any  # the request's JSON body (None when empty or not JSON)
+    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
 
 
 class Mutant:
@@ -61,7 +62,7 @@ class Mutant:
         except ValueError:
             body = None
         call = Call(scope["method"], path, scope.get("query_string", b"").decode(), headers.get("texture-api-key"),
-                    body)
+                    body, headers)
         own = self.request(call)
         if own is not None:
             await _send_json(send, *own)
