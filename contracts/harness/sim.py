@@ -110,7 +110,8 @@ class Sim:
         return self._ok("POST", "/faults", body)
 
     def faults(self) -> list[dict[str, Any]]:
-        return self._ok("GET", "/faults")
+        body = self._ok("GET", "/faults")
+        return list(body["faults"]) if isinstance(body, dict) else list(body)
 
     def clear_fault(self, fault_id: str) -> None:
         self._ok("DELETE", f"/faults/{fault_id}")
