@@ -1,0 +1,1 @@
+"""Tests of the contract harness checks against the reference world and planted-bug servers."""
