@@ -19,6 +19,8 @@ BUILTIN_SCENARIOS = ("single-home", "all-vendors", "neighbourhood", "fleet-10k")
 # small enough to build in well under a second: what a property test can afford per example
 SMALL_SCENARIOS = ("single-home", "all-vendors")
 DEVICE_TYPES = ("battery", "charger", "inverter", "thermostat", "vehicle")
+# ThermostatSetOperatingModeInput: the cool target at least this far above the heat target when both are given
+MIN_GAP_F = 3.0
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,23 @@ def from_input_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 
 def commands(device: dict[str, Any]) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
-    """``(slug, input)`` pairs the device says it accepts (its ``availableCommands``)."""
+    """``(slug, input)`` pairs the device says it accepts (its ``availableCommands``), within the rules the
+    contract states in prose too (a thermostat's cool target at least 3 °F above its heat target).
+
+    A vendor may still refuse a value it cannot do (ecobee has no fan ``off``): the contract lets the API
+    answer 422 for that, up front."""
     offered = device.get("availableCommands") or []
     if not offered:
         raise ValueError(f"device {device.get('id')} accepts no command")
-    return st.one_of([from_input_schema(c["input"]).map(lambda inp, s=c["slug"]: (s, inp)) for c in offered])
+    return st.one_of([from_input_schema(c["input"]).map(lambda inp, s=c["slug"]: (s, _within_prose_rules(s, inp)))
+                      for c in offered])
+
+
+def _within_prose_rules(slug: str, inp: dict[str, Any]) -> dict[str, Any]:
+    # what a JSON Schema cannot say: "coolTarget ... at least 3 °F above heatTarget when both are given"
+    if slug == "thermostat:set-operating-mode" and "heatTarget" in inp and "coolTarget" in inp:
+        return {**inp, "coolTarget": max(inp["coolTarget"], inp["heatTarget"] + MIN_GAP_F)}
+    return inp
 
 
 @functools.cache
@@ -104,7 +118,7 @@ def _thermostat_bounds() -> dict[str, tuple[float, float]]:
 
 def setpoints(*, mode: str | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """A thermostat ``set-operating-mode`` input in °F within the contract's bounds; where both targets
-    are given (auto, eco) the cool target is at least 3 °F above the heat target, as the contract says."""
+    are given (auto, eco) the cool target is at least ``MIN_GAP_F`` above the heat target, as the contract says."""
     b = _thermostat_bounds()
     modes = [mode] if mode else ["off", "heat", "cool", "auto", "eco"]
 
@@ -113,7 +127,7 @@ def setpoints(*, mode: str | None = None) -> st.SearchStrategy[dict[str, Any]]:
         if m in ("heat", "auto", "eco"):
             out["heatTarget"] = heat
         if m in ("cool", "auto", "eco"):
-            out["coolTarget"] = max(cool, heat + 3) if m in ("auto", "eco") else cool
+            out["coolTarget"] = max(cool, heat + MIN_GAP_F) if m in ("auto", "eco") else cool
         return out
 
     half = lambda lo, hi: st.integers(int(lo * 2), int(hi * 2)).map(lambda v: v / 2)  # noqa: E731
@@ -121,5 +135,5 @@ def setpoints(*, mode: str | None = None) -> st.SearchStrategy[dict[str, Any]]:
         lambda d: d.get("coolTarget", 0) <= b["coolTarget"][1])
 
 
-__all__ = ["BUILTIN_SCENARIOS", "DEVICE_TYPES", "SMALL_SCENARIOS", "ScenarioChoice", "commands", "devices",
+__all__ = ["BUILTIN_SCENARIOS", "DEVICE_TYPES", "MIN_GAP_F", "SMALL_SCENARIOS", "ScenarioChoice", "commands", "devices",
            "from_input_schema", "scenarios", "setpoints"]

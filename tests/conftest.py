@@ -12,6 +12,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# pytester drives the pytest plugin's tests (tests/fixtures/plugin); only a root conftest may load it
+pytest_plugins = ["pytester"]
+
 settings.register_profile("dev", max_examples=60, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", max_examples=40, deadline=None, database=None, derandomize=True,
