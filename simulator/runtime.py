@@ -111,6 +111,11 @@ class Runtime:
         """
         self._observers.append(observer)
 
+    def remove_tick_observer(self, observer: Callable[[float], None]) -> None:
+        """Stop calling ``observer`` (a no-op when it is not registered)."""
+        if observer in self._observers:
+            self._observers.remove(observer)
+
     # -- time ----------------------------------------------------------------------------
     @property
     def now_s(self) -> float:
