@@ -71,7 +71,7 @@ def test_plugin_example_in_a_project_of_its_own(tmp_path: Path) -> None:
     (line,) = blocks("The pytest plugin", "sh")[0].strip().splitlines()
     words = shell_words(line)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "GRIDTWIN_"))}
-    r = subprocess.run(words + ["-p", "no:cacheprovider", "-q"], cwd=tmp_path, capture_output=True, text=True,
+    r = subprocess.run([*words, "-p", "no:cacheprovider", "-q"], cwd=tmp_path, capture_output=True, text=True,
                        timeout=600, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "4 passed" in r.stdout, r.stdout
