@@ -282,14 +282,12 @@ class Tracker:
             return
         truth = self.truth(cmd.device)
         verdict = applied_by_failure(cmd.expect, cmd.before, truth)
-        if verdict == "all":
+        if verdict in ("all", "part"):  # a failed command leaves truth as it was: not even half of it
+            what = "everything" if verdict == "all" else "part of what"
             self.fail("failed-applied", f"POST {cmd.path}", f"the command `failed` ({reason}) but the device now "
-                      f"shows everything it asked for, changed since it was sent ({cmd.request()})",
+                      f"shows {what} it asked for, changed since it was sent ({cmd.request()})",
                       expected=f"the commanded fields unchanged: {observed(cmd.expect, cmd.before)}",
                       observed=observed(cmd.expect, truth), subject=cmd.subject, curl=cmd.curl)
-        elif verdict == "part":
-            self.ctx.note(f"{cmd.subject} failed ({reason}) with part of it applied: before "
-                          f"{observed(cmd.expect, cmd.before)}, after {observed(cmd.expect, truth)}")
 
 
 def _json(r: Any) -> Any:
