@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
-from gridtwin.contracts.harness import DEFAULT_MAX_EXAMPLES, CheckResult, run
+from gridtwin.contracts.harness import DEFAULT_MAX_EXAMPLES, CheckResult
 from gridtwin.contracts.harness.checks import _conformance_domain as domain
 from gridtwin.contracts.harness.checks._conformance_schemathesis import Runner, load_schema
-from gridtwin.contracts.harness.http import Counter, Http
+from gridtwin.contracts.harness.http import Counter
 from gridtwin.fixtures.servers import RunningWorld, reference_world
 
 from ..apps import boundary_500, missing_auth, wrong_total_items
 from ..apps.base import broken_world
+from .workspace import one_check, snapshot
 
 # a bug run needs every phase (coverage finds the boundary) but not the default fuzzing budget
 BUG_MAX_EXAMPLES = 1
@@ -30,27 +30,7 @@ def world() -> Iterator[RunningWorld]:
 
 
 def conformance(running: RunningWorld, max_examples: int | None = None) -> CheckResult:
-    report = run(running.target(), ["conformance"], seed=7, max_examples=max_examples)
-    result = report.results[0]
-    assert result.error is None, result.error
-    return result
-
-
-def snapshot(running: RunningWorld) -> dict[str, Any]:
-    """What the later checks read: each device's site and customer, each customer's and site's links, the keys."""
-    api = Http("api", running.base_url, headers={"Texture-Api-Key": running.api_key}, counter=Counter(),
-               timeout_s=30)
-    try:
-        return {
-            "devices": {d["id"]: (d["siteId"], d["customerId"], d["referenceId"]) for d in api.pages("/v1/devices")},
-            "customers": {c["id"]: (c["referenceId"], c["email"], sorted(c["deviceIds"]), sorted(c["siteIds"]))
-                          for c in api.pages("/v1/customers")},
-            "sites": {s["id"]: (s["referenceId"], s["customerId"], sorted(s["deviceIds"]), s["address"])
-                      for s in api.pages("/v1/sites")},
-            "keys": {k["id"] for k in api.pages("/v1/api-keys")},
-        }
-    finally:
-        api.close()
+    return one_check(running, "conformance", seed=7, max_examples=max_examples)
 
 
 def test_reference_passes_at_the_default_budget_and_keeps_the_workspace(world: RunningWorld) -> None:

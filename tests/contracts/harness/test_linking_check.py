@@ -10,35 +10,18 @@ from typing import Any
 import httpx
 import pytest
 
-from gridtwin.contracts.harness import CheckResult, run
-from gridtwin.contracts.harness.http import Counter, Http
+from gridtwin.contracts.harness import CheckResult
 from gridtwin.fixtures.servers import RunningWorld, reference_world
 
 from ..apps import cross_workspace_read, missing_customer_device
 from ..apps.base import Call, Mutant, broken_world
+from .workspace import one_check, snapshot
 
 BUG_MAX_EXAMPLES = 2
 
 
 def linking(running: RunningWorld, max_examples: int | None = None, seed: int = 5) -> CheckResult:
-    result = run(running.target(), ["linking"], seed=seed, max_examples=max_examples).results[0]
-    assert result.error is None, result.error
-    return result
-
-
-def snapshot(running: RunningWorld) -> dict[str, Any]:
-    """Every device's links, every customer and site with theirs, and the keys."""
-    api = Http("api", running.base_url, headers={"Texture-Api-Key": running.api_key}, counter=Counter(),
-               timeout_s=30)
-    try:
-        return {
-            "devices": {d["id"]: (d["siteId"], d["customerId"]) for d in api.pages("/v1/devices")},
-            "customers": {c["id"]: (sorted(c["deviceIds"]), sorted(c["siteIds"])) for c in api.pages("/v1/customers")},
-            "sites": {s["id"]: (s["customerId"], sorted(s["deviceIds"])) for s in api.pages("/v1/sites")},
-            "keys": {k["id"] for k in api.pages("/v1/api-keys")},
-        }
-    finally:
-        api.close()
+    return one_check(running, "linking", seed=seed, max_examples=max_examples)
 
 
 def test_reference_passes_leaves_the_workspace_as_it_was_and_reruns() -> None:
