@@ -72,6 +72,7 @@ class Sim:
         clock = self._ok("POST", "/clock/advance", {"seconds": seconds})
         if clock.get("mode") == "scaled" and self.settle_s > 0:
             time.sleep(self.settle_s)
+            return self.now_s()  # the clock ran on meanwhile: what the API may have read is up to now
         return float(clock["now_s"])
 
     def step_s(self) -> float:
