@@ -146,7 +146,7 @@ def run(target: Target, checks: Iterable[str] = CHECKS, *, seed: int = 0, max_ex
             finally:
                 ctx.close()
             result.duration_s = time.perf_counter() - t0
-            result.requests = counter.total - before + result.requests
+            result.requests = counter.total - before
             result.status = "error" if result.error else "failed" if result.failures else "passed"
             emit("end", result, "")
     finally:
