@@ -6,6 +6,10 @@ temperature, humidity and carbon intensity are generated once per day at step re
 ``(cells, steps)`` arrays; a tick then reads one column. Each cell draws from its own
 ``SeedSequence(seed, spawn_key=(1, k))`` where ``k`` is the cell's index in the catalogue, so a
 cell's weather does not depend on which other cells a scenario uses.
+
+Only the current and the previous day's arrays are kept, but the carbon intensity of every generated
+day is logged as quarter-hour means for :data:`CARBON_LOG_DAYS` days (a few KB per cell and day): a
+carbon provider answers past intervals from it, as real ones (WattTime, Electricity Maps) do.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ Array = NDArray[np.float64]
 _DAY_S = 86400.0
 _CLEAR_INDEX_OF_REGIME = (1.0, 0.7, 0.3)
 _CONDITIONS = ("clear", "partly_cloudy", "cloudy")
+CARBON_INTERVAL_S = 900.0  # the carbon log's resolution: quarter hours, aligned to UTC
+CARBON_LOG_DAYS = 400  # how long the log reaches back (a year-long metrics range, and some)
 
 
 @dataclass
@@ -65,6 +71,8 @@ class Climate:
         ]
         self.day: int | None = None
         self.days: dict[int, dict[str, Array]] = {}
+        # UTC day -> (cells, 96) quarter-hour means of the carbon intensity [gCO2/kWh]
+        self.carbon_log: dict[int, Array] = {}
 
     # -- generation ------------------------------------------------------------------------
     def _extremes(self, st: _CellState, solar_day: int, mean_clear: float) -> None:
@@ -132,9 +140,22 @@ class Climate:
             for d in range(last + 1, day + 1):
                 per_cell = [self._generate_cell(st, d) for st in self._state]
                 self.days[d] = {f: np.stack([pc[f] for pc in per_cell]) for f in self.FIELDS}
+                self.carbon_log[d] = self._quarter_means(self.days[d]["carbon"])
             for old in [d for d in self.days if d < day - 1]:
                 del self.days[old]
+            for old in [d for d in self.carbon_log if d <= day - CARBON_LOG_DAYS]:
+                del self.carbon_log[old]
         return self.days[day]
+
+    def _quarter_means(self, per_step: Array) -> Array:
+        """Time-weighted means over each UTC quarter hour of a day of per-step values held over their
+        steps (any step length: the running integral is piecewise linear between step edges)."""
+        edges = np.arange(self.n + 1) * self.step_s
+        running = np.concatenate((np.zeros((per_step.shape[0], 1)), np.cumsum(per_step * self.step_s, axis=1)),
+                                 axis=1)
+        quarters = np.arange(round(_DAY_S / CARBON_INTERVAL_S) + 1) * CARBON_INTERVAL_S
+        at = np.stack([np.interp(quarters, edges, row) for row in running])
+        return np.diff(at, axis=1) / CARBON_INTERVAL_S
 
     # -- reads -----------------------------------------------------------------------------
     def column(self, t_s: float) -> dict[str, Array]:
@@ -156,6 +177,23 @@ class Climate:
         """Epoch of the local midnight starting the local day that contains ``t_s``."""
         off = utc_offset_s(self.cells[self.index[cell]].timezone, t_s)
         return float(np.floor((t_s + off) / _DAY_S) * _DAY_S - off)
+
+    def carbon_quarters(self, cell: int, t0_s: float, t1_s: float) -> list[tuple[float, float]]:
+        """(start [epoch s], mean intensity [gCO2/kWh]) of the logged quarter hours of cell index ``cell``
+        that overlap [t0_s, t1_s), oldest first. Days never generated (before the scenario started, after
+        the current day, or older than the log) have none."""
+        out: list[tuple[float, float]] = []
+        if t1_s <= t0_s:
+            return out
+        first = int(np.floor(t0_s / CARBON_INTERVAL_S))
+        last = int(np.ceil(t1_s / CARBON_INTERVAL_S))  # exclusive
+        per_day = round(_DAY_S / CARBON_INTERVAL_S)
+        for q in range(first, last):
+            day, k = divmod(q, per_day)
+            logged = self.carbon_log.get(day)
+            if logged is not None:
+                out.append((q * CARBON_INTERVAL_S, float(logged[cell, k])))
+        return out
 
     @staticmethod
     def condition(regime: float) -> str:

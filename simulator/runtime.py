@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import commands as cmd
+from .climate import CARBON_INTERVAL_S, CARBON_LOG_DAYS
 from .clock import Clock, ManualClock, ScaledClock
 from .errors import CommandRejected, InvalidParameter, ScenarioError, SimulationError, UnknownDevice
 from .scenario import BUILTIN_SCENARIOS, Scenario, load_scenario
@@ -30,7 +31,8 @@ from .state import DeviceInfo, DeviceState, HomeInfo, HomeState
 from .world import FaultRecord, World, long_lived
 
 __all__ = [
-    "BUILTIN_SCENARIOS", "Clock", "CommandReceipt", "CommandRejected", "EventRecord", "InvalidParameter",
+    "BUILTIN_SCENARIOS", "CARBON_INTERVAL_S", "CARBON_LOG_DAYS", "Clock", "CommandReceipt", "CommandRejected",
+    "EventRecord", "InvalidParameter",
     "ManualClock", "Runtime", "ScaledClock", "Scenario", "ScenarioError", "SimulationError", "Snapshot",
     "UnknownDevice", "load_scenario", "long_lived",
 ]
@@ -201,6 +203,16 @@ class Runtime:
 
     def devices(self) -> list[DeviceInfo]:
         return list(self.world.device_info.values())
+
+    def carbon_quarters(self, cell: str, t0_s: float, t1_s: float) -> list[tuple[float, float]]:
+        """A weather cell's grid carbon intensity as ``(start_s, g_per_kwh)`` quarter-hour means
+        (:data:`CARBON_INTERVAL_S`) over [t0_s, t1_s), up to the quarter hour holding now: the past as
+        the climate logged it (at most :data:`CARBON_LOG_DAYS` back, never before the scenario began)."""
+        with self._lock:
+            climate = self.world.climate
+            now = self.now_s
+            quarters = climate.carbon_quarters(climate.index[cell], t0_s, min(t1_s, now + CARBON_INTERVAL_S))
+        return [(t, v) for t, v in quarters if t <= now]
 
     def homes(self) -> list[HomeInfo]:
         return list(self.world.home_info)

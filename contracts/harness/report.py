@@ -12,7 +12,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CHECKS = ("conformance", "commands", "telemetry", "linking")
+CHECKS = ("conformance", "commands", "telemetry", "linking", "connect", "enrollments", "metrics", "webhooks",
+          "schedules")
 
 
 @dataclass

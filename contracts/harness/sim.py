@@ -97,6 +97,13 @@ class Sim:
     def home_truth(self, home_id: str) -> dict[str, Any]:
         return self._ok("GET", f"/homes/{home_id}/truth")
 
+    def carbon(self, latitude: float, longitude: float, start: str | None = None,
+               end: str | None = None) -> dict[str, Any]:
+        """The carbon-intensity provider's quarter hours at a point over [start, end) (g CO2/kWh)."""
+        params: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        params.update({k: v for k, v in (("start", start), ("end", end)) if v is not None})
+        return self._ok("GET", "/carbon", params=params)
+
     def accounts(self) -> dict[str, Any]:
         return self._ok("GET", "/accounts")
 

@@ -20,8 +20,11 @@ import yaml
 from pydantic import BaseModel
 from schemathesis.core.result import Ok
 
+from gridtwin.fixtures.unified import program_schemas as programs
+from gridtwin.fixtures.unified import schedule_schemas as schedules
 from gridtwin.fixtures.unified import schemas as wire
 from gridtwin.fixtures.unified.model import COMMANDS, STATE_FIELDS
+from gridtwin.fixtures.unified.routers import connections
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "openapi" / "unified.yaml"
 
@@ -72,6 +75,7 @@ TABLE: dict[str, tuple[str, str, tuple[int, ...], tuple[int, ...]]] = {
     "listApiKeys": ("GET", "/v1/api-keys", (200,), (400, 401, 403)),
     "createApiKey": ("POST", "/v1/api-keys", (201,), (400, 401, 403)),
     "deleteApiKey": ("DELETE", "/v1/api-keys/{keyId}", (204,), (401, 403, 404)),
+    "createConnection": ("POST", "/v1/connections", (200,), (400, 401, 403, 404)),
 }
 # /v1/contacts... is an alias of every /v1/customers... route, with `Contact` operationIds
 TABLE.update({
@@ -93,6 +97,41 @@ EXPECTED_OPERATION_IDS = {
     "linkContactSites", "unlinkContactSite", "listContactDevices", "linkContactDevices", "unlinkContactDevice",
     "getContactUsage", "listContactActivity",
     "getWorkspace", "createWorkspace", "listApiKeys", "createApiKey", "deleteApiKey",
+    "createConnection",
+}
+# programs, program instances, enrollments and leads (gridtwin issue 6)
+PROGRAM_OPS: dict[str, tuple[str, str, tuple[int, ...], tuple[int, ...]]] = {
+    "listPrograms": ("GET", "/v1/programs", (200,), (400, 401, 403)),
+    "createProgram": ("POST", "/v1/programs", (201,), (400, 401, 403, 409)),
+    "getProgram": ("GET", "/v1/programs/{programSlug}", (200,), (401, 403, 404)),
+    "createProgramInstanceOfProgram": ("POST", "/v1/programs/{programSlug}/instances", (201,),
+                                       (400, 401, 403, 404, 409)),
+    "createProgramInstance": ("POST", "/v1/programInstances", (201,), (400, 401, 403, 404, 409)),
+    "listProgramInstances": ("GET", "/v1/programInstances", (200,), (400, 401, 403)),
+    "getProgramInstance": ("GET", "/v1/programInstances/{instanceId}", (200,), (401, 403, 404)),
+    "updateProgramInstance": ("PATCH", "/v1/programInstances/{instanceId}", (200,), (400, 401, 403, 404, 409)),
+    "deleteProgramInstance": ("DELETE", "/v1/programInstances/{instanceId}", (204,), (401, 403, 404)),
+    "createInstanceEnrollment": ("POST", "/v1/programInstances/{instanceId}/enrollments", (201,),
+                                 (400, 401, 403, 404, 409)),
+    "listInstanceEnrollments": ("GET", "/v1/programInstances/{instanceId}/enrollments", (200,),
+                                (400, 401, 403, 404)),
+    "createEnrollment": ("POST", "/v1/enrollments", (201,), (400, 401, 403, 404, 409)),
+    "listEnrollments": ("GET", "/v1/enrollments", (200,), (400, 401, 403)),
+    "getEnrollment": ("GET", "/v1/enrollments/{enrollmentId}", (200,), (401, 403, 404)),
+    "deleteEnrollment": ("DELETE", "/v1/enrollments/{enrollmentId}", (204,), (401, 403, 404)),
+    "changeEnrollmentStatus": ("POST", "/v1/enrollments/{enrollmentId}/status", (200,), (400, 401, 403, 404, 409)),
+    "createLead": ("POST", "/v1/leads", (201,), (400, 401, 403)),
+    "listLeads": ("GET", "/v1/leads", (200,), (400, 401, 403)),
+    "getLead": ("GET", "/v1/leads/{leadId}", (200,), (401, 403, 404)),
+    "updateLead": ("PATCH", "/v1/leads/{leadId}", (200,), (400, 401, 403, 404)),
+    "deleteLead": ("DELETE", "/v1/leads/{leadId}", (204,), (401, 403, 404)),
+}
+TABLE.update(PROGRAM_OPS)
+EXPECTED_OPERATION_IDS |= {
+    "listPrograms", "createProgram", "getProgram", "createProgramInstanceOfProgram", "createProgramInstance",
+    "listProgramInstances", "getProgramInstance", "updateProgramInstance", "deleteProgramInstance",
+    "createInstanceEnrollment", "listInstanceEnrollments", "createEnrollment", "listEnrollments", "getEnrollment",
+    "deleteEnrollment", "changeEnrollmentStatus", "createLead", "listLeads", "getLead", "updateLead", "deleteLead",
 }
 COMMAND_OPS = {"batterySetReserve": "battery:set-reserve", "batterySetOperatingMode": "battery:set-operating-mode",
                "batterySetStormMode": "battery:set-storm-mode",
@@ -108,6 +147,8 @@ REQUEST_MODELS: dict[str, type[BaseModel]] = {
     "SiteCreate": wire.SiteIn, "SitePatch": wire.SitePatch, "CustomerInput": wire.CustomerIn, "Tags": wire.Tags,
     "DeviceIds": wire.DeviceIds, "SiteIds": wire.SiteIds, "WorkspaceCreate": wire.WorkspaceIn,
     "ApiKeyCreate": wire.ApiKeyIn, "Address": wire.Address,
+    "ConnectionCreate": connections.ConnectionIn, "ConnectionCustomerInfo": connections.ConnectionCustomerInfo,
+    "ConnectionLocation": connections.ConnectionLocation, "ManufacturerFilters": connections.ManufacturerFilters,
     **{name: wire.CommandIn for name in (
         "BatterySetReserveRequest", "BatterySetOperatingModeRequest", "BatterySetStormModeRequest",
         "ThermostatSetOperatingModeRequest", "ThermostatSetFanModeRequest", "ChargerSetOperatingModeRequest",
@@ -119,6 +160,86 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "Site": wire.SiteOut, "Customer": wire.CustomerOut, "EnergyTotals": wire.EnergyTotals, "UsagePart": wire.UsagePart,
     "Usage": wire.UsageOut, "Activity": wire.ActivityOut, "ApiKey": wire.ApiKeyOut, "Workspace": wire.WorkspaceOut,
 }
+REQUEST_MODELS.update({
+    "ProgramCreate": programs.ProgramIn, "EligibilityCriteriaInput": programs.EligibilityCriteria,
+    "ProgramInstanceInput": programs.ProgramInstanceIn, "ProgramInstanceCreate": programs.ProgramInstanceCreateIn,
+    "ProgramInstancePatch": programs.ProgramInstancePatch, "EnrollmentAddress": programs.EnrollmentAddress,
+    "EnrollmentCreate": programs.EnrollmentIn, "EnrollmentStatusChange": programs.EnrollmentStatusIn,
+    "LeadCreate": programs.LeadIn, "LeadPatch": programs.LeadPatch,
+})
+RESPONSE_MODELS.update({
+    "Program": programs.ProgramOut, "EligibilityCriteria": programs.EligibilityCriteriaOut,
+    "ProgramInstance": programs.ProgramInstanceOut, "Eligibility": programs.Eligibility,
+    "StatusChange": programs.StatusChange, "EnrolleeAddress": programs.EnrolleeAddressOut,
+    "Enrollment": programs.EnrollmentOut, "Lead": programs.LeadOut,
+})
+# each create links to its reads, updates and deletes
+PROGRAM_CREATES = {
+    "createProgram": {"getProgram", "createProgramInstanceOfProgram", "createProgramInstance"},
+    "createProgramInstanceOfProgram": {"getProgramInstance", "updateProgramInstance", "deleteProgramInstance",
+                                       "createInstanceEnrollment", "listInstanceEnrollments"},
+    "createProgramInstance": {"getProgramInstance", "updateProgramInstance", "deleteProgramInstance",
+                              "createInstanceEnrollment", "listInstanceEnrollments"},
+    "createInstanceEnrollment": {"getEnrollment", "changeEnrollmentStatus", "deleteEnrollment"},
+    "createEnrollment": {"getEnrollment", "changeEnrollmentStatus", "deleteEnrollment"},
+    "createLead": {"getLead", "updateLead", "deleteLead"},
+}
+# device schedules, tag schedules and batch commands (gridtwin issue 6)
+SCHEDULE_OPS: dict[str, tuple[str, str, tuple[int, ...], tuple[int, ...]]] = {
+    "listDeviceSchedules": ("GET", "/v1/devices/{deviceId}/schedules", (200,), (400, 401, 403, 404)),
+    "deleteDeviceSchedules": ("DELETE", "/v1/devices/{deviceId}/schedules", (204,), (401, 403, 404)),
+    "createDeviceSchedule": ("POST", "/v1/devices/{deviceId}/schedule", (201,), (400, 401, 403, 404, 422)),
+    "getDeviceSchedule": ("GET", "/v1/devices/{deviceId}/schedule/{scheduleId}", (200,), (401, 403, 404)),
+    "deleteDeviceSchedule": ("DELETE", "/v1/devices/{deviceId}/schedule/{scheduleId}", (204,), (401, 403, 404)),
+    "createTagSchedule": ("POST", "/v1/schedules/tags/{tag}", (201,), (400, 401, 403)),
+    "listTagSchedules": ("GET", "/v1/schedules/tags/{tag}", (200,), (400, 401, 403)),
+    "getTagSchedule": ("GET", "/v1/schedules/tags/{tag}/{tagScheduleId}", (200,), (401, 403, 404)),
+    "deleteTagSchedule": ("DELETE", "/v1/schedules/tags/{tag}/{tagScheduleId}", (204,), (401, 403, 404)),
+    "createBatchCommand": ("POST", "/v1/batch-commands", (201,), (400, 401, 403, 422)),
+    "listBatchCommands": ("GET", "/v1/batch-commands", (200,), (400, 401, 403)),
+    "getBatchCommand": ("GET", "/v1/batch-commands/{batchId}", (200,), (401, 403, 404)),
+}
+TABLE.update(SCHEDULE_OPS)
+EXPECTED_OPERATION_IDS |= set(SCHEDULE_OPS)
+REQUEST_MODELS.update({
+    "DeviceScheduleCreate": schedules.DeviceScheduleIn, "DeviceScheduleSettings": schedules.DeviceScheduleSettings,
+    "ScheduleRule": schedules.ScheduleRule, "TagScheduleCreate": schedules.TagScheduleIn,
+    "TagCommand": schedules.TagCommand, "TagScheduleTiming": schedules.TagScheduleTiming,
+    "BatchCommandCreate": schedules.BatchCommandIn,
+})
+RESPONSE_MODELS.update({
+    "DeviceSchedule": schedules.DeviceScheduleOut, "TagSchedule": schedules.TagScheduleOut,
+    "BatchCommand": schedules.BatchCommandOut, "BatchDevice": schedules.BatchDeviceOut,
+    "BatchTotals": schedules.BatchTotals,
+})
+SCHEDULE_CREATES = {
+    "createDeviceSchedule": {"getDeviceSchedule", "listDeviceSchedules", "deleteDeviceSchedule",
+                             "deleteDeviceSchedules", "listDeviceCommands"},
+    "createTagSchedule": {"getTagSchedule", "listTagSchedules", "deleteTagSchedule"},
+    "createBatchCommand": {"getBatchCommand", "getCommand"},
+}
+# webhook destinations and their delivery log (gridtwin issue 6)
+DESTINATION_OPS: dict[str, tuple[str, str, tuple[int, ...], tuple[int, ...]]] = {
+    "createDestination": ("POST", "/v1/destinations", (201,), (400, 401, 403)),
+    "listDestinations": ("GET", "/v1/destinations", (200,), (400, 401, 403)),
+    "getDestination": ("GET", "/v1/destinations/{destinationId}", (200,), (401, 403, 404)),
+    "updateDestination": ("PATCH", "/v1/destinations/{destinationId}", (200,), (400, 401, 403, 404)),
+    "deleteDestination": ("DELETE", "/v1/destinations/{destinationId}", (204,), (401, 403, 404)),
+    "listDestinationDeliveries": ("GET", "/v1/destinations/{destinationId}/deliveries", (200,), (400, 401, 403, 404)),
+    "reactivateDestination": ("POST", "/v1/destinations/{destinationId}/reactivate", (200,), (401, 403, 404)),
+}
+TABLE.update(DESTINATION_OPS)
+EXPECTED_OPERATION_IDS |= set(DESTINATION_OPS)
+REQUEST_MODELS.update({"DestinationCreate": wire.DestinationIn, "DestinationPatch": wire.DestinationPatch})
+RESPONSE_MODELS.update({"Destination": wire.DestinationOut, "Delivery": wire.DeliveryOut})
+DESTINATION_CREATES = {"createDestination": {"getDestination", "updateDestination", "deleteDestination",
+                                             "listDestinationDeliveries", "reactivateDestination"}}
+# metrics (gridtwin issue 6)
+METRIC_OPS: dict[str, tuple[str, str, tuple[int, ...], tuple[int, ...]]] = {
+    "getMetrics": ("GET", "/v1/metrics/{metric}", (200,), (400, 401, 403, 404, 503)),
+}
+TABLE.update(METRIC_OPS)
+EXPECTED_OPERATION_IDS |= set(METRIC_OPS)
 STATE_SCHEMAS = {"battery": "BatteryState", "inverter": "InverterState", "thermostat": "ThermostatState",
                  "charger": "ChargerState", "vehicle": "VehicleState"}
 BOUNDS = ("minLength", "maxLength", "pattern", "minItems", "maxItems", "minimum", "maximum")
@@ -180,7 +301,7 @@ def test_loads_in_schemathesis_as_openapi_3_1(doc: dict[str, Any]) -> None:
     results = list(schema.get_all_operations())
     failed = [r.err() for r in results if not isinstance(r, Ok)]
     assert not failed, failed
-    assert len(results) == len(EXPECTED_OPERATION_IDS) == 57
+    assert len(results) == len(EXPECTED_OPERATION_IDS) == len(TABLE)
     assert doc["openapi"] == "3.1.0"
     assert [s["url"] for s in doc["servers"]] == ["/"]
     assert all(path.startswith("/v1/") for path in doc["paths"])
@@ -291,7 +412,8 @@ def test_lists_are_paginated(doc: dict[str, Any]) -> None:
             assert {"page", "perPage"} <= names, op_id
             _, required = props(doc, schema)
             assert required == {"data", "page", "perPage", "totalItems", "totalPages"}, op_id
-    assert lists == 15
+    assert lists == 15 + 5 + 3 + 2  # + programs, program instances, enrollments (twice), leads; + schedules;
+    # + destinations and their deliveries
 
 
 def test_commands_take_an_idempotency_key_and_their_catalogue_input(doc: dict[str, Any]) -> None:
@@ -330,7 +452,7 @@ def test_every_create_links_to_its_reads_updates_and_deletes(doc: dict[str, Any]
     ops = operations(doc)
     created = {op_id for op_id, (method, _, o) in ops.items() if method == "POST" and "201" in o["responses"]}
     assert created == {"createSite", "createCustomer", "createContact", "createWorkspace", "createApiKey",
-                       *COMMAND_OPS}
+                       *COMMAND_OPS, *PROGRAM_CREATES, *SCHEDULE_CREATES, *DESTINATION_CREATES}
     for op_id in created:
         assert links_of(ops[op_id][2], "201"), op_id
     assert set(links_of(ops["createSite"][2], "201").values()) >= {
@@ -341,6 +463,8 @@ def test_every_create_links_to_its_reads_updates_and_deletes(doc: dict[str, Any]
                 f"unlink{customer}Device", f"get{customer}Usage", f"list{customer}Activity"}
         assert set(links_of(ops[f"create{customer}"][2], "201").values()) >= want, customer
     assert "deleteApiKey" in links_of(ops["createApiKey"][2], "201").values()
+    for op_id, want in {**PROGRAM_CREATES, **SCHEDULE_CREATES, **DESTINATION_CREATES}.items():
+        assert set(links_of(ops[op_id][2], "201").values()) >= want, op_id
     for op_id in COMMAND_OPS:
         for status in ("201", "200"):
             link = ops[op_id][2]["responses"][status]["links"]

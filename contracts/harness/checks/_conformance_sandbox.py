@@ -13,16 +13,22 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import Context
+from ..engine import Context, contract
+from . import _schedules_conformance as schedules
+from . import _webhooks_conformance as destinations
 
 # share of positive cases whose ids are swapped for real ones (the rest exercise the 404 branches)
 REAL_SHARE = 0.7
 # the run's own records carry this referenceId prefix, so a rerun against the same server reuses them
 OWN_PREFIX = "gridtwin-conformance"
 # writes that change nothing the later checks read keep their real ids: commands (the commands check
-# judges only its own), tags, new keys and new workspaces
-SAFE_WRITES = {("PUT", "/v1/devices/{deviceId}/tags"), ("POST", "/v1/api-keys"), ("POST", "/v1/workspaces")}
+# judges only its own), tags, new keys and new workspaces, Connect links (nothing is linked until a person
+# walks the flow)
+SAFE_WRITES = {("PUT", "/v1/devices/{deviceId}/tags"), ("POST", "/v1/api-keys"), ("POST", "/v1/workspaces"),
+               ("POST", "/v1/connections")}
 ID_ALPHABET = string.ascii_lowercase + string.digits
+# records of the programs area the run protects (path parameters instanceId, enrollmentId, leadId)
+PROGRAM_KINDS = ("instance", "enrollment", "lead")
 
 
 def never_issued(rng: random.Random) -> str:
@@ -58,10 +64,13 @@ class Sandbox:
             ids = self.by_type.get(case.path.split("/")[3])
             if ids and self.rng.random() < REAL_SHARE:
                 body["deviceId"] = self.rng.choice(ids)
+        schedules.prepare(self, case)
 
     def guard(self, case: Any) -> None:
         """Redirect a mutating request away from the records that existed before the run."""
         method = case.method.upper()
+        schedules.guard(self, case)
+        destinations.guard(self, case)
         if method == "GET" or case.path.startswith("/v1/commands/") or (method, case.path) in SAFE_WRITES:
             return
         params = case.path_parameters or {}
@@ -82,6 +91,9 @@ class Sandbox:
             return self.own.get("customer") or never_issued(self.rng)
         if value in self.protected.get("key", ()):
             return self.own.get("key") or never_issued(self.rng)
+        for kind in PROGRAM_KINDS:  # program instances, enrollments, leads
+            if value in self.protected.get(kind, ()):
+                return self.own.get(kind) or never_issued(self.rng)
         # a real device in a link body would move to the run's own site or customer; a deleted one is gone
         if value in self.protected.get("device", ()) and (delete_device or in_body):
             return never_issued(self.rng)
@@ -102,7 +114,8 @@ class Sandbox:
 
     def for_write(self, name: str, path: str) -> str:
         """An id a mutating request may carry: the run's own record, or one never issued."""
-        own = {"siteId": "site", "customerId": "customer", "keyId": "key"}.get(name)
+        own = {"siteId": "site", "customerId": "customer", "keyId": "key", "destinationId": "destination",
+               **{f"{kind}Id": kind for kind in PROGRAM_KINDS}}.get(name)
         if own and own in self.own:
             return self.own[own]
         if name == "deviceId" and path != "/v1/devices/{deviceId}":
@@ -126,8 +139,20 @@ def build(ctx: Context) -> Sandbox:
     # the records with the most devices first: the lists walked for pagination are then the longest
     box.pools["siteId"] = [s["id"] for s in sorted(sites, key=_device_count, reverse=True)]
     box.pools["customerId"] = [c["id"] for c in sorted(customers, key=_device_count, reverse=True)]
+    # GET /v1/metrics/{metric}: a name, not an id (every one, so the auth sweep reaches a real handler)
+    box.pools["metric"] = list(contract()["components"]["schemas"]["MetricName"]["enum"])
     _own_records(ctx, box)
+    schedules.records(ctx, box)
+    destinations.records(ctx, box, OWN_PREFIX)
+    _program_records(ctx, box)
     return box
+
+
+def restore(ctx: Context, box: Sandbox) -> None:
+    """Undo what would act on its own after the run: the schedules it made fire commands at their edges,
+    the destinations it made receive events."""
+    schedules.restore(ctx, box)
+    destinations.restore(ctx, box)
 
 
 def _device_count(row: dict[str, Any]) -> int:
@@ -176,6 +201,51 @@ def _create(ctx: Context, path: str, body: dict[str, Any], ref: str | None = Non
              expected="201 with the new record, or 409 and the record found by its referenceId",
              observed=f"{failed.status_code} {failed.text[:300]}", curl=curl)
     return None
+
+
+def _program_records(ctx: Context, box: Sandbox) -> None:
+    """Programs, their instances, enrollments and leads: real ids for their path parameters, the ones that
+    existed before the run protected, and the run's own instance, lead and enrollment to aim writes at."""
+    api, ref = ctx.api, f"{OWN_PREFIX}-{ctx.seed}"
+    programs = api.pages("/v1/programs")
+    instances, enrollments = api.pages("/v1/programInstances"), api.pages("/v1/enrollments")
+    leads = api.pages("/v1/leads")
+    box.pools["programSlug"] = [p["slug"] for p in programs]
+    mine = {i["id"] for i in instances if str(i.get("slug") or "").startswith(OWN_PREFIX)}
+    my_leads = {x["id"] for x in leads if str(x.get("email") or "").startswith(OWN_PREFIX)}
+    box.protected["instance"] = {i["id"] for i in instances} - mine
+    box.protected["lead"] = {x["id"] for x in leads} - my_leads
+    box.protected["enrollment"] = {e["id"] for e in enrollments if e.get("programInstanceId") not in mine
+                                   and e.get("leadId") not in my_leads}
+    box.pools["instanceId"] = [i["id"] for i in instances if i["id"] not in mine]
+    box.pools["enrollmentId"] = sorted(box.protected["enrollment"])
+    box.pools["leadId"] = sorted(box.protected["lead"])
+    instance = _own_instance(ctx, box, programs, instances, ref)
+    lead = next(iter(sorted(my_leads)), None) or _create(ctx, "/v1/leads", {
+        "email": f"{ref}@example.org", "firstName": "Conformance", "lastName": "Run", "address1": "1 Conformance Way",
+        "city": "Testville", "state": "CA", "postalCode": "99999"})
+    enrollment = None
+    if instance and lead:
+        r = api.post(f"/v1/programInstances/{instance}/enrollments", {"identificationType": "leadId", "leadId": lead})
+        held = (r.json().get("details") or {}).get("enrollmentId") if r.status_code == 409 else None
+        enrollment = r.json()["id"] if r.status_code == 201 else held
+    for kind, value in (("instance", instance), ("lead", lead), ("enrollment", enrollment)):
+        if value is not None:
+            box.own[kind] = value
+            box.pools.setdefault(f"{kind}Id", []).append(value)
+
+
+def _own_instance(ctx: Context, box: Sandbox, programs: list[dict[str, Any]], instances: list[dict[str, Any]],
+                  ref: str) -> str | None:
+    """The run's program instance (open to anyone), of the first program; found again on a rerun."""
+    for i in instances:
+        if i.get("slug") == ref:
+            return str(i["id"])
+    if not programs:
+        ctx.note("no program to make an instance of: writes to program instances aim at ids never issued")
+        return None
+    return _create(ctx, f"/v1/programs/{programs[0]['slug']}/instances",
+                   {"slug": ref, "eligibilityCriteria": {"states": [], "deviceTypes": []}})
 
 
 def _some_command(ctx: Context, box: Sandbox) -> tuple[str, str] | None:

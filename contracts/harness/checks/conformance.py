@@ -28,6 +28,13 @@ NAME = "conformance"
 def run(ctx: Context) -> None:
     ctx.progress("discovering the workspace")
     box = sandbox.build(ctx)
+    try:
+        _judge(ctx, box)
+    finally:
+        sandbox.restore(ctx, box)
+
+
+def _judge(ctx: Context, box: sandbox.Sandbox) -> None:
     ctx.progress("auth: every operation without a key and with a key never issued")
     domain.auth_sweep(ctx, box)
     ctx.progress("pagination: every list in small pages")
