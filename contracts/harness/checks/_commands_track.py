@@ -266,6 +266,13 @@ class Tracker:
         if not shown(cmd.expect, truth, cmd.writes):
             # a setpoint may have been taken back by the schedule since: the applied write is the evidence
             writes = self.ctx.sim.events(since_seq=cmd.baseline_seq, device_id=cmd.device.holder)["events"]
+            # a vendor may confirm a write the device has not applied yet (Wallbox with no car connected
+            # cannot show a pause at all): judge the device once its writes have taken effect
+            effective = max((float(e["effective_s"]) for e in writes
+                             if e.get("status") == "applied" and e.get("effective_s") is not None), default=None)
+            if effective is not None and effective > self.ctx.sim.now_s():
+                self.advance(effective - self.ctx.sim.now_s() + 1.0)
+                truth = self.truth(cmd.device)
             if not shown(cmd.expect, truth, writes):
                 self.fail("completed-untrue", op, f"the command is `completed` but the device's truth does not show "
                           f"what it asked for ({cmd.request()})", expected=describe(cmd.expect),
