@@ -18,6 +18,9 @@ HALF_UNIT = 0.51
 def c_to_f(c: float) -> float:
     return c * 9 / 5 + 32
 
+# a car plugging in re-enables charging by itself: these writes are the evidence of a start or stop
+CHARGING_SET_BY = (("StartCharging", True), ("StopCharging", False))
+
 
 @dataclass(frozen=True)
 class Want:
@@ -31,6 +34,9 @@ class Want:
     # the simulator command parameter that carries the value (SI): a thermostat's schedule may take a
     # setpoint back after the hold ends, and then the applied write is the evidence (see ``shown_by``)
     param: str | None = None
+    # simulator commands that set the field outright (``StartCharging`` -> True): the device may change it by
+    # itself since (a car plugging in re-enables charging), and then such an applied write is the evidence
+    set_by: tuple[tuple[str, Any], ...] = ()
 
     def observed(self, truth: dict[str, Any]) -> Any:
         have = truth.get(self.field)
@@ -42,7 +48,12 @@ class Want:
         return _matches(self.observed(truth), self.value, self.tol)
 
     def shown_by(self, writes: Sequence[dict[str, Any]]) -> bool:
-        """Whether the last applied write carrying ``param`` set this value."""
+        """Whether the last applied write carrying ``param`` set this value (or, for ``set_by``, whether an
+        applied write since the command set it)."""
+        if self.set_by:
+            table = dict(self.set_by)
+            return any(e.get("status") == "applied" and e.get("command") in table
+                       and _matches(table[e["command"]], self.value, self.tol) for e in writes)
         if self.param is None:
             return False
         carrying = [e for e in writes if e.get("status") == "applied" and self.param in (e.get("params") or {})]
@@ -141,7 +152,7 @@ def expectation(slug: str, inp: dict[str, Any], before: dict[str, Any], *, stale
     if slug == "thermostat:set-fan-mode":
         return [(Want("fan_mode", inp["fanMode"]),)], None
     if slug in ("charger:set-operating-mode", "vehicle:set-operating-mode"):
-        return [(Want("charging_enabled", inp["operatingMode"] == "start-charging"),)], None
+        return [(Want("charging_enabled", inp["operatingMode"] == "start-charging", set_by=CHARGING_SET_BY),)], None
     if slug == "charger:set-current-limit":
         return [(Want("current_limit_a", float(inp["currentLimit"]), HALF_UNIT, "A"),)], None
     if slug == "vehicle:set-charge-limit":

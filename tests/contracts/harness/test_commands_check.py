@@ -105,6 +105,19 @@ def test_thermostat_targets_are_judged_in_fahrenheit_for_the_modes_that_use_them
     assert not shown(expect, {"mode": "heat", "heat_setpoint_c": 18.0}, [{**write, "status": "rejected"}])
 
 
+def test_a_charge_start_or_stop_is_shown_by_its_write_when_a_car_plugged_in_since() -> None:
+    """A car plugging in re-enables charging by itself (no command): served, the harness may read truth after
+    that, so the applied StartCharging/StopCharging write since the command is the evidence."""
+    for slug in ("charger:set-operating-mode", "vehicle:set-operating-mode"):
+        expect, _ = expectation(slug, {"operatingMode": "stop-charging"}, {}, staleness_s=660)
+        assert shown(expect, {"charging_enabled": False})
+        assert not shown(expect, {"charging_enabled": True})
+        stop = {"status": "applied", "command": "StopCharging", "params": {}}
+        assert shown(expect, {"charging_enabled": True}, [stop])
+        assert not shown(expect, {"charging_enabled": True}, [{**stop, "command": "StartCharging"}])
+        assert not shown(expect, {"charging_enabled": True}, [{**stop, "status": "rejected"}])
+
+
 def test_battery_operating_mode_defaults() -> None:
     charge, _ = expectation("battery:set-operating-mode", {"operatingMode": "charge", "enableGridInteraction": True},
                             BATTERY, staleness_s=660)
