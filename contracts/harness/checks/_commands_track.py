@@ -265,7 +265,9 @@ class Tracker:
         truth = self.truth(cmd.device)
         if not shown(cmd.expect, truth, cmd.writes):
             # a setpoint may have been taken back by the schedule since: the applied write is the evidence
-            writes = self.ctx.sim.events(since_seq=cmd.baseline_seq, device_id=cmd.device.holder)["events"]
+            # (the whole group's: a vehicle's charge start or stop is written to its charger)
+            writes = [e for e in self.ctx.sim.events(since_seq=cmd.baseline_seq)["events"]
+                      if e.get("device_id") in cmd.device.group]
             # a vendor may confirm a write the device has not applied yet (Wallbox with no car connected
             # cannot show a pause at all): judge the device once its writes have taken effect
             effective = max((float(e["effective_s"]) for e in writes
