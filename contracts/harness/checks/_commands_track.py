@@ -28,6 +28,9 @@ OPEN = ("pending", "scheduled")
 # what battery:set-operating-mode sets, and what its reset restores
 BATTERY_SETTINGS = ("mode", "reserve_pct")
 TERMINAL = ("completed", "failed")
+# a write still pending on the device when its command is judged: wait (simulated) for it to take effect
+PENDING_STEP_S = 30.0
+PENDING_WAITS = 4
 # findings of one kind beyond this are counted, not listed (a systematic bug repeats on every command)
 MAX_PER_KIND = 3
 # actions remembered per watched group, to name what preceded an unexplained write
@@ -266,19 +269,23 @@ class Tracker:
         if not shown(cmd.expect, truth, cmd.writes):
             # a setpoint may have been taken back by the schedule since: the applied write is the evidence
             # (the whole group's: a vehicle's charge start or stop is written to its charger)
-            writes = [e for e in self.ctx.sim.events(since_seq=cmd.baseline_seq)["events"]
-                      if e.get("device_id") in cmd.device.group]
+            writes = self.group_writes(cmd)
             # a vendor may confirm a write the device has not applied yet (Wallbox with no car connected
             # cannot show a pause at all): judge the device once its writes have taken effect
-            effective = max((float(e["effective_s"]) for e in writes
-                             if e.get("status") == "applied" and e.get("effective_s") is not None), default=None)
-            if effective is not None and effective > self.ctx.sim.now_s():
-                self.advance(effective - self.ctx.sim.now_s() + 1.0)
+            for _ in range(PENDING_WAITS):
+                if not any(e.get("status") == "pending" for e in writes):
+                    break
+                self.advance(PENDING_STEP_S)
+                writes = self.group_writes(cmd)
                 truth = self.truth(cmd.device)
             if not shown(cmd.expect, truth, writes):
                 self.fail("completed-untrue", op, f"the command is `completed` but the device's truth does not show "
                           f"what it asked for ({cmd.request()})", expected=describe(cmd.expect),
                           observed=observed(cmd.expect, truth), subject=cmd.subject, curl=cmd.curl)
+
+    def group_writes(self, cmd: Command) -> list[dict[str, Any]]:
+        return [e for e in self.ctx.sim.events(since_seq=cmd.baseline_seq)["events"]
+                if e.get("device_id") in cmd.device.group]
 
     def _judge_failed(self, cmd: Command, answer: dict[str, Any]) -> None:
         reason = answer.get("reason")
