@@ -78,7 +78,7 @@ class EdgeRun:
         tz = (answer.get("schedule") or {}).get("deviceTimezone")
         if tz != s.timezone:
             self.ctx.fail(CREATE, "without deviceTimezone the schedule must take the device's site's time zone",
-                          expected=f"schedule.deviceTimezone {s.timezone} (the device's home)",
+                          expected=f"schedule.deviceTimezone {s.timezone} (the device's site)",
                           observed=f"schedule.deviceTimezone {tz!r}", subject=s.label(), curl=api.last_curl)
         if not _same_instant(answer.get("nextEdgeAt"), self.rising):
             rule = json.dumps(body(s, self.rising, self.falling)["rules"][0])

@@ -93,9 +93,13 @@ def subject(device: dict[str, Any], twin: SimDevice, timezone: str, truth: dict[
     return Subject(device, twin, timezone, slug, rule, default, rule_expect, default_expect, notes)
 
 
-def choose(listed: list[dict[str, Any]], sim: Sim, has_schedule: Any) -> tuple[list[Subject], list[str]]:
+def choose(listed: list[dict[str, Any]], sim: Sim, has_schedule: Any,
+           site_timezone: Any) -> tuple[list[Subject], list[str]]:
     """The first battery and the first thermostat (by id) that offer their operating-mode command, have a
-    simulated twin and no active schedule of their own; notes on what is missing."""
+    simulated twin and no active schedule of their own; notes on what is missing.
+
+    A subject's time zone is its site's as the API answers it (the contract's default; Connect may have
+    moved the device to an address far from its simulated home), else its home's."""
     twins = sim.by_key()
     homes = {h["home_id"]: h for h in sim.homes()}
     out, notes = [], []
@@ -106,7 +110,8 @@ def choose(listed: list[dict[str, Any]], sim: Sim, has_schedule: Any) -> tuple[l
             home = homes.get(twin.home_id) if twin else None
             if slug not in offered or twin is None or home is None or has_schedule(d["id"]):
                 continue
-            out.append(subject(d, twin, str(home["timezone"]), sim.truth(twin.device_id)))
+            tz = (site_timezone(str(d["siteId"])) if d.get("siteId") else None) or str(home["timezone"])
+            out.append(subject(d, twin, tz, sim.truth(twin.device_id)))
             break
         else:
             notes.append(f"no {device_type} offers {slug} with a simulated twin and no schedule of its own: "

@@ -29,7 +29,8 @@ NAME = "schedules"
 def run(ctx: Context) -> None:
     ctx.progress("choosing a battery and a thermostat")
     listed = ctx.api.pages("/v1/devices")
-    subjects, notes = choose(listed, ctx.sim, lambda device_id: _has_active_schedule(ctx, device_id))
+    subjects, notes = choose(listed, ctx.sim, lambda device_id: _has_active_schedule(ctx, device_id),
+                             lambda site_id: _site_timezone(ctx, site_id))
     for n in notes:
         ctx.note(n)
     stamp = int(ctx.sim.now_s())
@@ -57,3 +58,9 @@ def _has_active_schedule(ctx: Context, device_id: str) -> bool:
     r = ctx.api.get(f"/v1/devices/{device_id}/schedules", params={"perPage": 100})
     body: Any = r.json() if r.status_code == 200 else None
     return isinstance(body, dict) and any(s.get("status") == "active" for s in body.get("data") or [])
+
+
+def _site_timezone(ctx: Context, site_id: str) -> str | None:
+    r = ctx.api.get(f"/v1/sites/{site_id}")
+    body: Any = r.json() if r.status_code == 200 else None
+    return body.get("timezone") if isinstance(body, dict) else None
