@@ -315,6 +315,14 @@ def _sums(parts: Iterable[float | None]) -> tuple[float, int] | None:
     return (sum(values), len(values)) if values else None
 
 
+def _sum_expected(total: tuple[float, int] | None, whose: str, parts: str) -> judge.Expected:
+    """A sum of ``parts``' points: none when no part has one; else the sum, within rounding per part."""
+    if total is None:
+        return judge.Expected(None, 0.0, f"no point: none of {whose} {parts} has one")
+    return judge.Expected(total[0], 0.002 * total[1] + 1e-6 * abs(total[0]),
+                          f"the sum of {whose} {total[1]} {parts}' points")
+
+
 def _site_sums(j: Judged, trace: Trace, findings: Findings) -> int:
     """A site's point is the sum of its devices' points (the site meter's, for grid-energy and emissions)."""
     cases = 0
@@ -328,9 +336,7 @@ def _site_sums(j: Judged, trace: Trace, findings: Findings) -> int:
             total = _sums(per.get(iso(a)) for per in devices.values())
             got = answer.points.get((site, iso(a)))
             cases += 1
-            expected = (judge.Expected(None, 0.0, "no point: none of its devices has one") if total is None else
-                        judge.Expected(total[0], 0.002 * total[1] + 1e-6 * abs(total[0]),
-                                       f"the sum of its {total[1]} devices' points"))
+            expected = _sum_expected(total, "its", "devices")
             _against(findings, "site sum", f"{metric} of {j.subject.text()}", got, expected, answer.curl,
                      f"the site's {metric} of the quarter hour {iso(a)}", "is not the sum of its devices' points")
     return cases
@@ -347,9 +353,7 @@ def _customer(ctx: Context, j: Judged, trace: Trace, span: dict[str, Any], findi
             total = _sums(v for (_s, ts), v in sites.points.items() if ts == iso(a))
             got = whole.points.get((c, iso(a)))
             cases += 1
-            expected = (judge.Expected(None, 0.0, "no point: none of their sites has one") if total is None else
-                        judge.Expected(total[0], 0.002 * total[1] + 1e-6 * abs(total[0]),
-                                       f"the sum of their {total[1]} sites' points"))
+            expected = _sum_expected(total, "their", "sites")
             _against(findings, "customer sum", f"{metric} of customer {c}", got, expected, whole.curl,
                      f"the customer's {metric} of the quarter hour {iso(a)}", "is not the sum of their sites' points")
     return cases
